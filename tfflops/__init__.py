@@ -1,0 +1,14 @@
+"""tfflops: FLOPs, MACs, params and bytes of TensorFlow graphs, cross-checked with tf.profiler.
+
+    import tfflops
+    p = tfflops.profile("model.pb", outputs=["logits"], input_shapes={"x": [1, 224, 224, 3]})
+    p.totals, p.nodes, p.to_dict()
+"""
+
+from tfflops.errors import TfflopsError
+from tfflops.loader import load_graph_def
+from tfflops.profiler import Profile, profile
+
+__version__ = "0.1.0"
+
+__all__ = ["Profile", "TfflopsError", "__version__", "load_graph_def", "profile"]

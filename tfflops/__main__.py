@@ -1,0 +1,5 @@
+import sys
+
+from tfflops.cli import main
+
+sys.exit(main())

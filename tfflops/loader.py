@@ -1,0 +1,90 @@
+"""Bytes or a path → GraphDef, without importing TensorFlow.
+
+The format is told from the content, not the extension: a binary GraphDef, a text
+GraphDef (``.pbtxt``); anything else is refused with a reason.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from google.protobuf import message, text_format
+
+from tfflops import proto
+from tfflops.errors import TfflopsError
+
+# Protobuf cannot parse a message of 2 GiB or more.
+PROTOBUF_LIMIT = 2**31 - 1
+
+_MAGIC = {
+    b"TFL3": "a TensorFlow Lite model",
+    b"\x89HDF": "a Keras HDF5 file",
+    b"PK\x03\x04": "a zip archive (a .keras file?)",
+}
+
+
+def load_graph_def(path: str | os.PathLike) -> proto.GraphDef:
+    """Read a binary or text GraphDef from ``path``; raise TfflopsError naming the file."""
+    path = Path(path)
+    if path.is_dir():
+        raise TfflopsError(f"{path}: is a directory, not a GraphDef file")
+    try:
+        size = path.stat().st_size
+        if size > PROTOBUF_LIMIT:
+            raise TfflopsError(
+                f"{path}: {size} bytes is over protobuf's 2 GiB message limit; "
+                "a GraphDef that large cannot be parsed"
+            )
+        data = path.read_bytes()
+    except OSError as e:
+        raise TfflopsError(f"{path}: cannot read: {e.strerror or e}") from None
+    return parse_graph_def(data, str(path))
+
+
+def parse_graph_def(data: bytes, source: str = "<bytes>") -> proto.GraphDef:
+    """Parse GraphDef bytes (binary or text format); ``source`` names them in errors."""
+    if not data:
+        raise TfflopsError(f"{source}: file is empty")
+    for magic, what in _MAGIC.items():
+        if data.startswith(magic) or data[4:8] == magic == b"TFL3":
+            raise TfflopsError(f"{source}: this is {what}, not a TensorFlow GraphDef")
+    if _looks_like_text(data):
+        return _parse_text(data, source)
+    graph_def = proto.GraphDef()
+    try:
+        graph_def.ParseFromString(data)
+    except (message.DecodeError, RuntimeError, ValueError) as e:
+        raise TfflopsError(
+            f"{source}: not a valid GraphDef (truncated or another format): {e}"
+        ) from None
+    _check_structure(graph_def, source)
+    return graph_def
+
+
+def _looks_like_text(data: bytes) -> bool:
+    head = data[:4096].lstrip()
+    return head.startswith((b"node", b"versions", b"library", b"#")) and b"\x00" not in head
+
+
+def _parse_text(data: bytes, source: str) -> proto.GraphDef:
+    graph_def = proto.GraphDef()
+    try:
+        text_format.Parse(data.decode("utf-8"), graph_def, allow_unknown_field=True)
+    except (text_format.ParseError, UnicodeDecodeError) as e:
+        raise TfflopsError(f"{source}: not a valid text GraphDef: {e}") from None
+    _check_structure(graph_def, source)
+    return graph_def
+
+
+def _check_structure(graph_def: proto.GraphDef, source: str) -> None:
+    """Random bytes often parse as a protobuf; a GraphDef also names its nodes and ops."""
+    if not graph_def.node and not graph_def.library.function:
+        raise TfflopsError(f"{source}: not a GraphDef (no nodes found)")
+    seen: set[str] = set()
+    for node in graph_def.node:
+        if not node.name or not node.op:
+            raise TfflopsError(f"{source}: not a valid GraphDef: a node without a name or op")
+        if node.name in seen:
+            raise TfflopsError(f"{source}: not a valid GraphDef: node {node.name!r} twice")
+        seen.add(node.name)

@@ -1,0 +1,112 @@
+"""Contractions: matrix products and convolutions (the multiply-accumulate ops)."""
+
+from __future__ import annotations
+
+import math
+
+from tfflops.ops import Cost, OpView, UnknownShape, register
+from tfflops.shapes import einsum_dims
+
+
+def contraction(macs_per_output: int, outputs: int, tfprof: int | None = None) -> Cost:
+    """``outputs`` elements, each a sum of ``macs_per_output`` products; tfprof 2·MACs."""
+    macs = macs_per_output * outputs
+    return Cost(macs=macs, mac_outputs=outputs, tfprof=2 * macs if tfprof is None else tfprof)
+
+
+@register("MatMul", "_FusedMatMul")
+def matmul(v: OpView) -> Cost:
+    """2·K·N(out), K = a.shape[1] (a.shape[0] when transpose_a)."""
+    a = v.in_shape(0)
+    k = a[0] if v.attr("transpose_a") else a[1]
+    cost = contraction(k, v.n_out())
+    return cost if v.op == "MatMul" else Cost(cost.macs, cost.mac_outputs)
+
+
+@register("BatchMatMul", "BatchMatMulV2", "BatchMatMulV3")
+def batch_matmul(v: OpView) -> Cost:
+    """2·K·N(out), K = a.shape[-1], or a.shape[-2] with adj_x.
+
+    tf.profiler reads attr ``transpose_a``, which these ops do not have, so it always
+    takes K = a.shape[-1]: wrong when adj_x is set (reproduced under ``tfprof``).
+    """
+    a = v.in_shape(0)
+    k = a[-2] if v.attr("adj_x") else a[-1]
+    outputs = v.n_out()
+    return contraction(k, outputs, tfprof=2 * a[-1] * outputs)
+
+
+@register("Conv2D", "_FusedConv2D")
+def conv2d(v: OpView) -> Cost:
+    """2·N(out)·Kh·Kw·Cin_filter (groups through the filter's Cin; bias not included)."""
+    kh, kw, cin, _ = v.in_shape(1)
+    cost = contraction(kh * kw * cin, v.n_out())
+    return cost if v.op == "Conv2D" else Cost(cost.macs, cost.mac_outputs)
+
+
+@register("Conv3D")
+def conv3d(v: OpView) -> Cost:
+    """2·N(out)·Kd·Kh·Kw·Cin_filter."""
+    kd, kh, kw, cin, _ = v.in_shape(1)
+    return contraction(kd * kh * kw * cin, v.n_out())
+
+
+@register("DepthwiseConv2dNative", "_FusedDepthwiseConv2dNative")
+def depthwise_conv2d(v: OpView) -> Cost:
+    """2·N(out)·Kh·Kw: each output channel sees one input channel."""
+    kh, kw, _, _ = v.in_shape(1)
+    cost = contraction(kh * kw, v.n_out())
+    return cost if v.op == "DepthwiseConv2dNative" else Cost(cost.macs, cost.mac_outputs)
+
+
+@register("Dilation2D")
+def dilation2d(v: OpView) -> Cost:
+    """2·N(out)·Kh·Kw: an add and a max per window element (no multiply)."""
+    kh, kw, _ = v.in_shape(1)
+    window = kh * kw * v.n_out()
+    return Cost(arith=window, other=window, tfprof=2 * window)
+
+
+def _backprop(v: OpView, image: tuple[int, ...], kernel: tuple[int, ...]) -> Cost:
+    """MACs = N(image)·N(filter)/(Cin·Sh·Sw); tf.profiler: twice that, NHWC only.
+
+    tf.profiler refuses NCHW here (it counts 0, as for an incomplete shape); its float
+    result is truncated to an int.
+    """
+    cin = image[1] if v.is_nchw() else image[-1]
+    products = math.prod(image) * math.prod(kernel)
+    denominator = cin * _stride_area(v)
+    tfprof = 0 if v.is_nchw() else 2 * products // denominator
+    return Cost(macs=products // denominator, mac_outputs=v.n_out(), tfprof=tfprof)
+
+
+def _stride_area(v: OpView) -> int:
+    strides = v.attr("strides") or [1, 1, 1, 1]
+    return strides[2] * strides[3] if v.is_nchw() else strides[1] * strides[2]
+
+
+@register("Conv2DBackpropInput")
+def conv2d_backprop_input(v: OpView) -> Cost:
+    """Gradient of Conv2D w.r.t. its input: image = the output, filter = input 1."""
+    return _backprop(v, v.out_shape(0), v.in_shape(1))
+
+
+@register("Conv2DBackpropFilter")
+def conv2d_backprop_filter(v: OpView) -> Cost:
+    """Gradient of Conv2D w.r.t. its filter: image = input 0, filter = the output."""
+    return _backprop(v, v.in_shape(0), v.out_shape(0))
+
+
+@register("Einsum")
+def einsum(v: OpView) -> Cost:
+    """MACs = product of every index's size; each output sums over the contracted ones.
+
+    tf.profiler has no formula for Einsum (0).
+    """
+    equation = str(v.attr("equation", "")).replace(" ", "")
+    if "->" not in equation:
+        raise UnknownShape(f"einsum equation {equation!r} has no explicit output")
+    shapes = [v.in_shape(i) for i in range(len(v.inputs))]
+    sizes, _ = einsum_dims(equation, shapes)
+    outputs = v.n_out()
+    return Cost(macs=math.prod(sizes.values()), mac_outputs=outputs)

@@ -1,0 +1,201 @@
+"""The pipeline: load → phases → shapes → analytic count ∥ tf.profiler → cross-check."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from tfflops import proto
+from tfflops.conventions import check_convention, node_flops
+from tfflops.counter import NodeCount, count_graph
+from tfflops.crosscheck import MISMATCH, Verdict, crosscheck
+from tfflops.freezer import INFERENCE, INIT, default_outputs, resolve_outputs, tag_phases
+from tfflops.graph import Graph
+from tfflops.loader import load_graph_def
+from tfflops.ops import lookup
+from tfflops.shapes import ShapeResult, infer_shapes
+
+NODE_COLUMNS = (
+    "name",
+    "op",
+    "phase",
+    "flops",
+    "tfprof_flops",
+    "params",
+    "bytes",
+    "output_shapes",
+    "status",
+    "note",
+)
+
+
+@dataclass
+class Profile:
+    """The result of ``tfflops.profile``: per-node rows, totals and findings."""
+
+    model: str
+    outputs: list[str]
+    convention: str
+    rows: list[NodeCount]
+    verdicts: list[Verdict]
+    shapes: ShapeResult
+    tfprof_total: int | None
+    notes: list[str] = field(default_factory=list)
+
+    def flops_of(self, row: NodeCount, convention: str | None = None) -> int:
+        """One node's figure under ``convention`` (default: the profile's); 0 if uncounted."""
+        if row.cost is None:
+            return 0
+        return node_flops(row.cost, convention or self.convention, row.bias)
+
+    def total_flops(self, convention: str | None = None, phase: str = INFERENCE) -> int:
+        return sum(self.flops_of(r, convention) for r in self.rows if r.phase == phase)
+
+    @property
+    def totals(self) -> dict:
+        """The JSON ``totals``: inference flops, tf.profiler's total, params, bytes, ..."""
+        inference = [r for r in self.rows if r.phase == INFERENCE]
+        return {
+            "flops": self.total_flops(),
+            "tfprof_flops": self.tfprof_total,
+            "params": sum(r.params for r in inference),
+            "bytes": sum(r.bytes for r in inference),
+            "init_flops": self.total_flops(phase=INIT),
+            "nodes": len(self.rows),
+        }
+
+    def node_records(self) -> list[dict]:
+        return [
+            {
+                "name": r.name,
+                "op": r.op,
+                "phase": r.phase,
+                "flops": self.flops_of(r),
+                "tfprof_flops": v.tfprof_flops,
+                "params": r.params,
+                "bytes": r.bytes,
+                "output_shapes": r.output_shapes,
+                "status": v.status,
+                "note": v.note,
+            }
+            for r, v in zip(self.rows, self.verdicts, strict=True)
+        ]
+
+    @property
+    def nodes(self):
+        """A pandas DataFrame, one row per node, the JSON ``nodes`` columns."""
+        import pandas as pd
+
+        return pd.DataFrame(self.node_records(), columns=list(NODE_COLUMNS))
+
+    @property
+    def unsupported_ops(self) -> dict[str, int]:
+        """Op types tfflops has no formula for, with their node counts."""
+        counts = Counter(r.op for r in self.rows if r.cost is None and lookup(r.op) is None)
+        return dict(sorted(counts.items()))
+
+    def status_counts(self) -> dict[str, int]:
+        return dict(Counter(v.status for v in self.verdicts))
+
+    def mismatches(self) -> list[str]:
+        return [r.name for r, v in zip(self.rows, self.verdicts) if v.status == MISMATCH]
+
+    def to_dict(self) -> dict:
+        """Exactly the ``--format json`` document."""
+        return {
+            "model": self.model,
+            "outputs": list(self.outputs),
+            "convention": self.convention,
+            "totals": self.totals,
+            "nodes": self.node_records(),
+            "unsupported_ops": self.unsupported_ops,
+            "notes": list(self.notes),
+        }
+
+
+def profile(
+    model: str | os.PathLike | proto.GraphDef,
+    outputs: Sequence[str] | str | None = None,
+    input_shapes: dict[str, Sequence[int | None]] | None = None,
+    convention: str = "tfprof",
+    tfprof: bool = True,
+) -> Profile:
+    """Profile a GraphDef file (or a parsed GraphDef).
+
+    ``outputs`` None picks the graph's sinks that do not initialize, train or save.
+    ``input_shapes`` maps placeholder names to shapes; an unknown batch defaults to 1.
+    ``tfprof=False`` skips tf.profiler: TensorFlow is then never imported.
+    """
+    convention = check_convention(convention)
+    if isinstance(model, proto.GraphDef):
+        graph_def, source = model, "<GraphDef>"
+    else:
+        source = str(model)
+        graph_def = load_graph_def(model)
+    graph = Graph(graph_def, source)
+    notes = []
+    if isinstance(outputs, str):
+        outputs = outputs.split(",")
+    if outputs:
+        output_names = resolve_outputs(graph, outputs)
+    else:
+        output_names = default_outputs(graph)
+        notes.append(f"outputs not given; chose the graph's sinks: {', '.join(output_names)}")
+    phases = tag_phases(graph, output_names)
+    shapes = infer_shapes(graph, input_shapes)
+    for name in shapes.defaulted_batch:
+        notes.append(f"input {name}: unknown batch dimension set to 1 (use --input-shape)")
+    rows = count_graph(graph, shapes, phases)
+
+    tfprof_result = None
+    if tfprof:
+        from tfflops.tfprof import run_tfprof
+
+        tfprof_result = run_tfprof(graph_def, shapes, source)
+    verdicts = crosscheck(rows, tfprof_result)
+    result = Profile(
+        model=source,
+        outputs=output_names,
+        convention=convention,
+        rows=rows,
+        verdicts=verdicts,
+        shapes=shapes,
+        tfprof_total=None if tfprof_result is None else tfprof_result.total,
+        notes=notes,
+    )
+    result.notes.extend(_findings(result))
+    return result
+
+
+def _findings(p: Profile) -> Iterable[str]:
+    """Profile-level explanations: where tf.profiler's total and tfflops' differ, and why."""
+    if p.tfprof_total is not None:
+        init_tfprof = p.total_flops("tfprof", phase=INIT)
+        if init_tfprof:
+            count = sum(1 for r in p.rows if r.phase == INIT and p.flops_of(r, "tfprof"))
+            yield (
+                f"tf.profiler's total includes {init_tfprof} FLOPs of {count} initializer "
+                "node(s) (phase init) that freezing removes"
+            )
+        other = p.total_flops("tfprof", phase="other")
+        if other:
+            yield f"tf.profiler's total includes {other} FLOPs of nodes the outputs do not need"
+    skipped = Counter()
+    for r in p.rows:
+        if r.phase == INFERENCE and r.cost is not None and not r.cost.tfprof:
+            if p.flops_of(r, "full"):
+                skipped[r.op] += p.flops_of(r, "full")
+    if skipped:
+        ops = ", ".join(f"{op} ({n})" for op, n in skipped.most_common())
+        yield f"tf.profiler has no formula for, and counts 0: {ops} (FLOPs under full)"
+    unknown = [r.name for r in p.rows if r.cost is None and lookup(r.op) is not None]
+    if unknown:
+        yield f"{len(unknown)} node(s) with unknown shapes not counted, e.g. {unknown[0]}"
+    if p.unsupported_ops:
+        ops = ", ".join(f"{op} ×{n}" for op, n in p.unsupported_ops.items())
+        yield f"ops tfflops has no formula for: {ops}"
+    statuses = p.status_counts()
+    if statuses.get(MISMATCH):
+        yield f"{statuses[MISMATCH]} node(s) where tfflops and tf.profiler disagree (mismatch)"
