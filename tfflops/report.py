@@ -1,0 +1,172 @@
+"""Profile → text: table, json, csv, markdown."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+
+from tfflops.freezer import INFERENCE
+from tfflops.profiler import NODE_COLUMNS, Profile
+
+FORMATS = ("table", "json", "csv", "markdown")
+GROUPINGS = ("node", "op", "scope")
+
+_UNIT = {"macs": "MACs"}
+
+
+def unit(convention: str) -> str:
+    """What the numbers count: MACs under ``macs``, FLOPs otherwise — never confused."""
+    return _UNIT.get(convention, "FLOPs")
+
+
+def humanize(n: int | None) -> str:
+    """7_755_299_312 → '7.76 G'; small numbers stay exact."""
+    if n is None:
+        return "-"
+    for factor, suffix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")):
+        if abs(n) >= factor:
+            return f"{n / factor:.2f} {suffix}"
+    return str(n)
+
+
+def render(p: Profile, fmt: str = "table", by: str | None = None, top: int | None = None) -> str:
+    """The report in ``fmt``; ``by`` groups rows (node, op, scope), ``top`` keeps the largest."""
+    if fmt == "json":
+        return json.dumps(p.to_dict(), indent=1) + "\n"
+    if fmt == "csv":
+        return _csv(p, by or "node", top)
+    if fmt == "markdown":
+        return _markdown(p, by or "op", top)
+    return _table(p, by, top)
+
+
+def group_rows(p: Profile, by: str) -> list[dict]:
+    """Inference-phase figures summed per node, op type or top-level name scope."""
+    if by == "node":
+        return [
+            {**r, "count": 1}
+            for r in p.node_records()
+            if r["phase"] == INFERENCE and (r["flops"] or r["params"] or r["tfprof_flops"])
+        ]
+    groups: dict[str, dict] = defaultdict(
+        lambda: {"count": 0, "flops": 0, "tfprof_flops": 0, "params": 0, "bytes": 0}
+    )
+    for r in p.node_records():
+        if r["phase"] != INFERENCE:
+            continue
+        key = r["op"] if by == "op" else (r["name"].split("/")[0] if "/" in r["name"] else "/")
+        g = groups[key]
+        g["name"] = key
+        g["count"] += 1
+        for col in ("flops", "params", "bytes"):
+            g[col] += r[col]
+        g["tfprof_flops"] = (
+            None if r["tfprof_flops"] is None else (g["tfprof_flops"] or 0) + r["tfprof_flops"]
+        )
+    return list(groups.values())
+
+
+def _sorted(rows: list[dict], top: int | None) -> list[dict]:
+    rows = sorted(rows, key=lambda r: (-r["flops"], -r["params"], r["name"]))
+    return rows[:top] if top else rows
+
+
+def _csv(p: Profile, by: str, top: int | None) -> str:
+    out = io.StringIO()
+    if by == "node":
+        rows = p.node_records()
+        if top:
+            rows = _sorted(rows, top)
+        writer = csv.DictWriter(out, fieldnames=list(NODE_COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({**r, "output_shapes": json.dumps(r["output_shapes"])})
+        return out.getvalue()
+    cols = [by, "count", "flops", "tfprof_flops", "params", "bytes"]
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(cols)
+    for r in _sorted(group_rows(p, by), top):
+        writer.writerow([r["name"], r["count"], r["flops"], r["tfprof_flops"], r["params"], r["bytes"]])
+    return out.getvalue()
+
+
+def _totals_lines(p: Profile) -> list[tuple[str, str]]:
+    t = p.totals
+    u = unit(p.convention)
+    lines = [
+        (f"{u} ({p.convention})", _num(t["flops"])),
+        ("tf.profiler FLOPs", "not run (--no-tfprof)" if t["tfprof_flops"] is None else _num(t["tfprof_flops"])),
+        ("params", _num(t["params"])),
+        ("bytes moved", _num(t["bytes"])),
+    ]
+    if t["init_flops"]:
+        lines.append((f"init-phase {u}", _num(t["init_flops"])))
+    statuses = p.status_counts()
+    lines.append(("nodes", f"{t['nodes']} ({', '.join(f'{n} {s}' for s, n in sorted(statuses.items()))})"))
+    return lines
+
+
+def _num(n: int) -> str:
+    return f"{n:,}" if abs(n) < 1000 else f"{n:,} ({humanize(n)})"
+
+
+def _table(p: Profile, by: str | None, top: int | None) -> str:
+    top = 10 if top is None else top
+    u = unit(p.convention)
+    out = [f"{p.model}  →  {', '.join(p.outputs)}   [convention: {p.convention}]", ""]
+    width = max(len(k) for k, _ in _totals_lines(p))
+    out += [f"  {k:<{width}}  {v}" for k, v in _totals_lines(p)]
+    groupings = [by] if by else ["op", "node"]
+    for grouping in groupings:
+        rows = _sorted(group_rows(p, grouping), None if grouping == "op" and not by else top)
+        out += ["", _grid(rows, grouping, u, p.totals["flops"])]
+    if p.notes:
+        out += ["", "notes:"] + [f"  - {n}" for n in p.notes]
+    return "\n".join(out) + "\n"
+
+
+def _grid(rows: list[dict], by: str, u: str, total: int) -> str:
+    head = {"node": "node", "op": "op type", "scope": "scope"}[by]
+    cols = [head, "n" if by != "node" else "op", u, "%", "tf.profiler", "params"]
+    body = []
+    for r in rows:
+        share = f"{100 * r['flops'] / total:.1f}" if total else "-"
+        second = r["op"] if by == "node" else str(r["count"])
+        body.append(
+            [
+                _clip(r["name"], 34),
+                second,
+                humanize(r["flops"]),
+                share,
+                humanize(r["tfprof_flops"]),
+                humanize(r["params"]),
+            ]
+        )
+    widths = [max(len(c), *(len(b[i]) for b in body)) if body else len(c) for i, c in enumerate(cols)]
+    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cols, widths)))]
+    lines.append("  ".join("-" * w for w in widths))
+    for b in body:
+        lines.append("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(b, widths))))
+    return "\n".join(lines)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
+
+
+def _markdown(p: Profile, by: str, top: int | None) -> str:
+    u = unit(p.convention)
+    out = [f"# {p.model}", "", f"Outputs: `{', '.join(p.outputs)}` · convention: `{p.convention}`", ""]
+    out += ["| figure | value |", "|---|---:|"] + [f"| {k} | {v} |" for k, v in _totals_lines(p)]
+    head = {"node": "node", "op": "op type", "scope": "scope"}[by]
+    out += ["", f"| {head} | count | {u} | tf.profiler | params | bytes |", "|---|---:|---:|---:|---:|---:|"]
+    for r in _sorted(group_rows(p, by), top):
+        tf = "-" if r["tfprof_flops"] is None else f"{r['tfprof_flops']:,}"
+        out.append(
+            f"| `{r['name']}` | {r['count']} | {r['flops']:,} | {tf} | {r['params']:,} | {r['bytes']:,} |"
+        )
+    if p.notes:
+        out += ["", *[f"- {n}" for n in p.notes]]
+    return "\n".join(out) + "\n"
