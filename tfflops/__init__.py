@@ -1,8 +1,8 @@
 """tfflops: FLOPs, MACs, params and bytes of TensorFlow graphs, cross-checked with tf.profiler.
 
-    import tfflops
-    p = tfflops.profile("model.pb", outputs=["logits"], input_shapes={"x": [1, 224, 224, 3]})
-    p.totals, p.nodes, p.to_dict()
+import tfflops
+p = tfflops.profile("model.pb", outputs=["logits"], input_shapes={"x": [1, 224, 224, 3]})
+p.totals, p.nodes, p.to_dict()
 """
 
 from tfflops.errors import TfflopsError

@@ -58,6 +58,9 @@ _NOT_OUTPUT_OPS = frozenset(
 )
 
 
+_SOURCE_OPS = frozenset({"Const", "Placeholder", "PlaceholderWithDefault"})
+
+
 def is_training_op(op: str) -> bool:
     return op.startswith(("Apply", "ResourceApply", "SparseApply", "ResourceSparseApply"))
 
@@ -80,14 +83,16 @@ def resolve_outputs(graph: Graph, outputs: Iterable[str]) -> list[str]:
 
 def default_outputs(graph: Graph) -> list[str]:
     """The graph's sinks (nothing consumes them) that do not initialize, train or save."""
-    sinks = [
+    sinks = [name for name in graph.nodes if not graph.consumers[name]]
+    computed = [
         name
-        for name, node in graph.nodes.items()
-        if not graph.consumers[name]
-        and node.op not in _NOT_OUTPUT_OPS
-        and not is_training_op(node.op)
-        and not node.op.startswith("Restore")
+        for name in sinks
+        if graph.nodes[name].op not in _NOT_OUTPUT_OPS and not is_training_op(graph.nodes[name].op)
     ]
+    if computed:
+        return computed
+    # A graph of bare constants or placeholders: its sources are its outputs.
+    sinks = [name for name in sinks if graph.nodes[name].op in _SOURCE_OPS]
     if not sinks:
         raise TfflopsError(
             f"{graph.source}: cannot guess the outputs (every sink initializes, trains or "

@@ -25,10 +25,23 @@ _MAGIC = {
 
 
 def load_graph_def(path: str | os.PathLike) -> proto.GraphDef:
-    """Read a binary or text GraphDef from ``path``; raise TfflopsError naming the file."""
+    """Read a GraphDef from ``path``; raise TfflopsError naming the file."""
+    return load_model(path)[0]
+
+
+def load_model(path: str | os.PathLike) -> tuple[proto.GraphDef, str]:
+    """Read ``path`` → (GraphDef, what it was read from).
+
+    A binary or text GraphDef is read as it is. For a SavedModel (its directory or its
+    ``saved_model.pb``) and a MetaGraphDef (``.meta``), the graph of the first MetaGraph
+    is read, un-frozen: its variables count as parameters, their values are not needed.
+    """
     path = Path(path)
     if path.is_dir():
-        raise TfflopsError(f"{path}: is a directory, not a GraphDef file")
+        if (path / "saved_model.pb").is_file():
+            path = path / "saved_model.pb"
+        else:
+            raise TfflopsError(f"{path}: is a directory, not a GraphDef or SavedModel")
     try:
         size = path.stat().st_size
         if size > PROTOBUF_LIMIT:
@@ -39,25 +52,55 @@ def load_graph_def(path: str | os.PathLike) -> proto.GraphDef:
         data = path.read_bytes()
     except OSError as e:
         raise TfflopsError(f"{path}: cannot read: {e.strerror or e}") from None
-    return parse_graph_def(data, str(path))
+    return parse_model(data, str(path))
 
 
 def parse_graph_def(data: bytes, source: str = "<bytes>") -> proto.GraphDef:
     """Parse GraphDef bytes (binary or text format); ``source`` names them in errors."""
+    return parse_model(data, source)[0]
+
+
+def parse_model(data: bytes, source: str = "<bytes>") -> tuple[proto.GraphDef, str]:
+    """Bytes of a GraphDef, SavedModel or MetaGraphDef → (GraphDef, format description)."""
     if not data:
         raise TfflopsError(f"{source}: file is empty")
     for magic, what in _MAGIC.items():
         if data.startswith(magic) or data[4:8] == magic == b"TFL3":
             raise TfflopsError(f"{source}: this is {what}, not a TensorFlow GraphDef")
     if _looks_like_text(data):
-        return _parse_text(data, source)
-    graph_def = proto.GraphDef()
+        return _parse_text(data, source), "GraphDef (text)"
+    if source.endswith("saved_model.pb"):
+        order = ("SavedModel", "MetaGraphDef", "GraphDef")
+    elif source.endswith(".meta"):
+        order = ("MetaGraphDef", "GraphDef", "SavedModel")
+    else:
+        order = ("GraphDef", "SavedModel", "MetaGraphDef")
+    first_error = None
+    for kind in order:
+        try:
+            return _parse_binary(kind, data, source), kind
+        except TfflopsError as e:
+            first_error = first_error or e
+    raise first_error
+
+
+def _parse_binary(kind: str, data: bytes, source: str) -> proto.GraphDef:
+    message_class = getattr(proto, kind)
+    parsed = message_class()
     try:
-        graph_def.ParseFromString(data)
+        parsed.ParseFromString(data)
     except (message.DecodeError, RuntimeError, ValueError) as e:
         raise TfflopsError(
             f"{source}: not a valid GraphDef (truncated or another format): {e}"
         ) from None
+    if kind == "SavedModel":
+        if not parsed.meta_graphs:
+            raise TfflopsError(f"{source}: not a GraphDef (no nodes found)")
+        graph_def = parsed.meta_graphs[0].graph_def
+    elif kind == "MetaGraphDef":
+        graph_def = parsed.graph_def
+    else:
+        graph_def = parsed
     _check_structure(graph_def, source)
     return graph_def
 

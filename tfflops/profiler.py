@@ -13,7 +13,7 @@ from tfflops.counter import NodeCount, count_graph
 from tfflops.crosscheck import MISMATCH, Verdict, crosscheck
 from tfflops.freezer import INFERENCE, INIT, default_outputs, resolve_outputs, tag_phases
 from tfflops.graph import Graph
-from tfflops.loader import load_graph_def
+from tfflops.loader import load_model
 from tfflops.ops import lookup
 from tfflops.shapes import ShapeResult, infer_shapes
 
@@ -129,13 +129,15 @@ def profile(
     ``tfprof=False`` skips tf.profiler: TensorFlow is then never imported.
     """
     convention = check_convention(convention)
+    notes = []
     if isinstance(model, proto.GraphDef):
         graph_def, source = model, "<GraphDef>"
     else:
         source = str(model)
-        graph_def = load_graph_def(model)
+        graph_def, kind = load_model(model)
+        if kind in ("SavedModel", "MetaGraphDef"):
+            notes.append(f"{kind}: profiled the graph of its first MetaGraph, un-frozen")
     graph = Graph(graph_def, source)
-    notes = []
     if isinstance(outputs, str):
         outputs = outputs.split(",")
     if outputs:
@@ -185,11 +187,11 @@ def _findings(p: Profile) -> Iterable[str]:
     skipped = Counter()
     for r in p.rows:
         if r.phase == INFERENCE and r.cost is not None and not r.cost.tfprof:
-            if p.flops_of(r, "full"):
-                skipped[r.op] += p.flops_of(r, "full")
+            skipped[r.op] += p.flops_of(r, "full")
+    skipped = +skipped  # drop the zeros
     if skipped:
         ops = ", ".join(f"{op} ({n})" for op, n in skipped.most_common())
-        yield f"tf.profiler has no formula for, and counts 0: {ops} (FLOPs under full)"
+        yield f"tf.profiler counts 0 for: {ops} (FLOPs under full)"
     unknown = [r.name for r in p.rows if r.cost is None and lookup(r.op) is not None]
     if unknown:
         yield f"{len(unknown)} node(s) with unknown shapes not counted, e.g. {unknown[0]}"

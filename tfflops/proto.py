@@ -171,6 +171,12 @@ _MESSAGES: dict[str, list[tuple[str, int, str, str]]] = {
         ("version", 3, "int32", "optional"),
         ("library", 2, "FunctionDefLibrary", "optional"),
     ],
+    # meta_graph.proto and saved_model.proto: only the graph is read so far.
+    "MetaGraphDef": [("graph_def", 2, "GraphDef", "optional")],
+    "SavedModel": [
+        ("saved_model_schema_version", 1, "int64", "optional"),
+        ("meta_graphs", 2, "MetaGraphDef", "repeated"),
+    ],
 }
 
 _F = descriptor_pb2.FieldDescriptorProto
@@ -247,3 +253,5 @@ AttrValue = _message_class("AttrValue")
 TensorProto = _message_class("TensorProto")
 TensorShapeProto = _message_class("TensorShapeProto")
 FunctionDefLibrary = _message_class("FunctionDefLibrary")
+MetaGraphDef = _message_class("MetaGraphDef")
+SavedModel = _message_class("SavedModel")

@@ -88,7 +88,9 @@ def _csv(p: Profile, by: str, top: int | None) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(cols)
     for r in _sorted(group_rows(p, by), top):
-        writer.writerow([r["name"], r["count"], r["flops"], r["tfprof_flops"], r["params"], r["bytes"]])
+        writer.writerow(
+            [r["name"], r["count"], r["flops"], r["tfprof_flops"], r["params"], r["bytes"]]
+        )
     return out.getvalue()
 
 
@@ -97,14 +99,19 @@ def _totals_lines(p: Profile) -> list[tuple[str, str]]:
     u = unit(p.convention)
     lines = [
         (f"{u} ({p.convention})", _num(t["flops"])),
-        ("tf.profiler FLOPs", "not run (--no-tfprof)" if t["tfprof_flops"] is None else _num(t["tfprof_flops"])),
+        (
+            "tf.profiler FLOPs",
+            "not run (--no-tfprof)" if t["tfprof_flops"] is None else _num(t["tfprof_flops"]),
+        ),
         ("params", _num(t["params"])),
         ("bytes moved", _num(t["bytes"])),
     ]
     if t["init_flops"]:
         lines.append((f"init-phase {u}", _num(t["init_flops"])))
     statuses = p.status_counts()
-    lines.append(("nodes", f"{t['nodes']} ({', '.join(f'{n} {s}' for s, n in sorted(statuses.items()))})"))
+    lines.append(
+        ("nodes", f"{t['nodes']} ({', '.join(f'{n} {s}' for s, n in sorted(statuses.items()))})")
+    )
     return lines
 
 
@@ -144,11 +151,19 @@ def _grid(rows: list[dict], by: str, u: str, total: int) -> str:
                 humanize(r["params"]),
             ]
         )
-    widths = [max(len(c), *(len(b[i]) for b in body)) if body else len(c) for i, c in enumerate(cols)]
-    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cols, widths)))]
+    widths = [
+        max(len(c), *(len(b[i]) for b in body)) if body else len(c) for i, c in enumerate(cols)
+    ]
+    lines = [
+        "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cols, widths)))
+    ]
     lines.append("  ".join("-" * w for w in widths))
     for b in body:
-        lines.append("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(b, widths))))
+        lines.append(
+            "  ".join(
+                c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(b, widths))
+            )
+        )
     return "\n".join(lines)
 
 
@@ -158,15 +173,23 @@ def _clip(text: str, width: int) -> str:
 
 def _markdown(p: Profile, by: str, top: int | None) -> str:
     u = unit(p.convention)
-    out = [f"# {p.model}", "", f"Outputs: `{', '.join(p.outputs)}` · convention: `{p.convention}`", ""]
+    out = [
+        f"# {p.model}",
+        "",
+        f"Outputs: `{', '.join(p.outputs)}` · convention: `{p.convention}`",
+        "",
+    ]
     out += ["| figure | value |", "|---|---:|"] + [f"| {k} | {v} |" for k, v in _totals_lines(p)]
     head = {"node": "node", "op": "op type", "scope": "scope"}[by]
-    out += ["", f"| {head} | count | {u} | tf.profiler | params | bytes |", "|---|---:|---:|---:|---:|---:|"]
+    out += [
+        "",
+        f"| {head} | count | {u} | tf.profiler | params | bytes |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for r in _sorted(group_rows(p, by), top):
         tf = "-" if r["tfprof_flops"] is None else f"{r['tfprof_flops']:,}"
-        out.append(
-            f"| `{r['name']}` | {r['count']} | {r['flops']:,} | {tf} | {r['params']:,} | {r['bytes']:,} |"
-        )
+        figures = f"{r['flops']:,} | {tf} | {r['params']:,} | {r['bytes']:,}"
+        out.append(f"| `{r['name']}` | {r['count']} | {figures} |")
     if p.notes:
         out += ["", *[f"- {n}" for n in p.notes]]
     return "\n".join(out) + "\n"

@@ -678,13 +678,19 @@ def _pool(c: _Ctx, ksize, strides, nspatial) -> list[TensorInfo]:
     if shape is None:
         shape = (None,) * rank
     fmt = c.attr("data_format", "NHWC" if nspatial == 2 else "NDHWC")
-    n, ch, spatial = _spatial(c, fmt, nspatial)
+    _, _, spatial = _spatial(c, fmt, nspatial)
     padding = c.attr("padding", "VALID")
     explicit = c.attr("explicit_paddings") or [0] * (2 * rank)
     out = list(shape)
     for dim in spatial:
         out[dim] = conv_output_size(
-            shape[dim], ksize[dim], strides[dim], 1, padding, explicit[2 * dim], explicit[2 * dim + 1]
+            shape[dim],
+            ksize[dim],
+            strides[dim],
+            1,
+            padding,
+            explicit[2 * dim],
+            explicit[2 * dim + 1],
         )
     return [TensorInfo(tuple(out), c.dtype(0))]
 
@@ -1077,9 +1083,7 @@ def _strided_slice(c: _Ctx) -> list[TensorInfo]:
     shape = c.shape(0)
     if shape is None:
         raise _Unknown("rank of input 0 is unknown")
-    begin, end, strides = (
-        [int(v) for v in np.asarray(c.value(i)).reshape(-1)] for i in (1, 2, 3)
-    )
+    begin, end, strides = ([int(v) for v in np.asarray(c.value(i)).reshape(-1)] for i in (1, 2, 3))
     index = _strided_slice_index(
         begin,
         end,
@@ -1109,9 +1113,7 @@ def _strided_slice_index(begin, end, strides, begin_mask, end_mask, ellipsis, ne
         elif shrink & bit:
             index.append(b)
         else:
-            index.append(
-                slice(None if begin_mask & bit else b, None if end_mask & bit else e, s)
-            )
+            index.append(slice(None if begin_mask & bit else b, None if end_mask & bit else e, s))
     return index
 
 
@@ -1210,9 +1212,7 @@ def _space_to_batch(c: _Ctx) -> list[TensorInfo]:
     shape = c.known_shape(0)
     block = [int(b) for b in c.value(1).reshape(-1)]
     pads = c.value(2).reshape(-1, 2)
-    spatial = [
-        (shape[1 + i] + int(pads[i][0]) + int(pads[i][1])) // b for i, b in enumerate(block)
-    ]
+    spatial = [(shape[1 + i] + int(pads[i][0]) + int(pads[i][1])) // b for i, b in enumerate(block)]
     out = (shape[0] * math.prod(block), *spatial, *shape[1 + len(block) :])
     return [TensorInfo(out, c.dtype(0))]
 

@@ -14,10 +14,7 @@ def per_element(arith: int = 0, other: int = 0, tfprof: int = 0, tfprof_on: str 
 
     def formula(v: OpView) -> Cost:
         n = v.n_out()
-        if tfprof and tfprof_on == "in":
-            tf = tfprof * v.n_in(0)
-        else:
-            tf = tfprof * n
+        tf = tfprof * (v.n_in(0) if tfprof and tfprof_on == "in" else n)
         return Cost(arith=arith * n, other=other * n, tfprof=tf)
 
     return formula
@@ -41,16 +38,65 @@ register("Log")(per_element(other=1, tfprof=1, tfprof_on="in"))
 register("Rsqrt")(per_element(other=2, tfprof=2, tfprof_on="in"))
 # Arithmetic tf.profiler has no formula for.
 register(
-    "Div", "FloorDiv", "TruncateDiv", "FloorMod", "TruncateMod", "DivNoNan", "MulNoNan", "Xdivy",
-    "BiasAddV1", "Inv",
+    "Div",
+    "FloorDiv",
+    "TruncateDiv",
+    "FloorMod",
+    "TruncateMod",
+    "DivNoNan",
+    "MulNoNan",
+    "Xdivy",
+    "BiasAddV1",
+    "Inv",
 )(per_element(arith=1))
 # Activations and other unary functions tf.profiler has no formula for: one op each.
 register(
-    "Relu", "Relu6", "Elu", "Selu", "LeakyRelu", "Gelu", "Sigmoid", "Tanh", "Softplus",
-    "Softsign", "Exp", "Expm1", "Log1p", "Sqrt", "Erf", "Erfc", "Abs", "Sign", "Floor", "Ceil",
-    "Round", "Rint", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh",
-    "Acosh", "Atanh", "Atan2", "Xlogy", "LogicalNot", "LogicalAnd", "LogicalOr", "IsNan",
-    "IsInf", "IsFinite", "Select", "SelectV2", "ApproximateEqual", "Relu6Grad", "ReluGrad",
+    "Relu",
+    "Relu6",
+    "Elu",
+    "Selu",
+    "LeakyRelu",
+    "Gelu",
+    "Sigmoid",
+    "Tanh",
+    "Softplus",
+    "Softsign",
+    "Exp",
+    "Expm1",
+    "Log1p",
+    "Sqrt",
+    "Erf",
+    "Erfc",
+    "Abs",
+    "Sign",
+    "Floor",
+    "Ceil",
+    "Round",
+    "Rint",
+    "Sin",
+    "Cos",
+    "Tan",
+    "Asin",
+    "Acos",
+    "Atan",
+    "Sinh",
+    "Cosh",
+    "Asinh",
+    "Acosh",
+    "Atanh",
+    "Atan2",
+    "Xlogy",
+    "LogicalNot",
+    "LogicalAnd",
+    "LogicalOr",
+    "IsNan",
+    "IsInf",
+    "IsFinite",
+    "Select",
+    "SelectV2",
+    "ApproximateEqual",
+    "Relu6Grad",
+    "ReluGrad",
     "LeakyReluGrad",
 )(per_element(other=1))
 # Activation gradients: a multiply and a function evaluation per element.

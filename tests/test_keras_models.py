@@ -1,0 +1,68 @@
+"""keras.applications models frozen at batch 1: the tfprof convention equals tf.profiler on
+every node, and params equal Keras' count_params().
+
+The models are built with random weights (no download) by scripts/freeze_keras into
+.cache/keras/ (reused by later runs) — about two minutes the first time.
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+import tfflops
+
+MODELS = [
+    "MobileNet",
+    "MobileNetV2",
+    "ResNet50",
+    "InceptionV3",
+    "EfficientNetB0",
+    "DenseNet121",
+    "Xception",
+    "NASNetMobile",
+    "VGG16",
+]
+CACHE = ROOT / ".cache" / "keras"
+
+
+@pytest.fixture(scope="module")
+def frozen_models():
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "freeze_keras"), str(CACHE), *MODELS],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return {name: json.loads((CACHE / f"{name}.json").read_text()) for name in MODELS}
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_keras_model_matches_tf_profiler_on_every_node(frozen_models, name):
+    meta = frozen_models[name]
+    p = tfflops.profile(CACHE / f"{name}.pb", outputs=meta["outputs"])
+    records = p.node_records()
+    wrong = [r["name"] for r in records if r["status"] != "match"]
+    assert wrong == []
+    assert p.totals["flops"] == p.totals["tfprof_flops"]
+    assert sum(r["tfprof_flops"] for r in records) == p.totals["tfprof_flops"]
+    assert p.unsupported_ops == {}
+    expected_params = meta["count_params"]
+    if name == "EfficientNetB0":
+        # Keras also counts its Normalization layer's `count`, an int64 scalar the
+        # frozen graph never reads: not a parameter by tfflops' definition.
+        expected_params -= 1
+    assert p.totals["params"] == expected_params
+
+
+def test_resnet50_reference_figures(frozen_models):
+    p = tfflops.profile(CACHE / "ResNet50.pb", outputs=["Identity"], tfprof=False)
+    assert p.totals["params"] == 25636712  # Keras' published ResNet50 size
+    by_op = {}
+    for r in p.node_records():
+        by_op[r["op"]] = by_op.get(r["op"], 0) + r["flops"]
+    assert by_op["MatMul"] == 4096000  # fc: 2*2048*1000
+    stem = [r for r in p.node_records() if r["output_shapes"] == [[1, 112, 112, 64]]]
+    stem_conv = next(r for r in stem if r["op"] == "Conv2D")
+    assert stem_conv["flops"] == 236027904  # 2*7*7*3 * 112*112*64 (Pad 3 + VALID, stride 2)
