@@ -108,10 +108,12 @@ def _totals_lines(p: Profile) -> list[tuple[str, str]]:
     ]
     if t["init_flops"]:
         lines.append((f"init-phase {u}", _num(t["init_flops"])))
-    statuses = p.status_counts()
-    lines.append(
-        ("nodes", f"{t['nodes']} ({', '.join(f'{n} {s}' for s, n in sorted(statuses.items()))})")
-    )
+    if t["tfprof_flops"] is None:
+        unsupported = p.status_counts().get("unsupported", 0)
+        checked = f"not cross-checked, {unsupported} unsupported"
+    else:
+        checked = ", ".join(f"{n} {s}" for s, n in sorted(p.status_counts().items()))
+    lines.append(("nodes", f"{t['nodes']} ({checked})"))
     return lines
 
 
@@ -127,7 +129,10 @@ def _table(p: Profile, by: str | None, top: int | None) -> str:
     out += [f"  {k:<{width}}  {v}" for k, v in _totals_lines(p)]
     groupings = [by] if by else ["op", "node"]
     for grouping in groupings:
-        rows = _sorted(group_rows(p, grouping), None if grouping == "op" and not by else top)
+        rows = [
+            r for r in group_rows(p, grouping) if r["flops"] or r["tfprof_flops"] or r["params"]
+        ]
+        rows = _sorted(rows, None if grouping == "op" and not by else top)
         out += ["", _grid(rows, grouping, u, p.totals["flops"])]
     if p.notes:
         out += ["", "notes:"] + [f"  - {n}" for n in p.notes]
