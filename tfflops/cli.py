@@ -19,7 +19,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with usage errors as one line (no usage block) and exit code 2."""
 
     def error(self, message: str) -> None:
-        raise TfflopsError(f"{self.prog}: {message}")
+        raise TfflopsError(message)
 
 
 def parse_shape(text: str) -> tuple[str, list[int | None]]:
@@ -136,6 +136,9 @@ def write_atomic(path: str, text: str, protect: list[str] = ()) -> None:
     except OSError as e:
         raise TfflopsError(f"-o {path}: cannot write: {e.strerror or e}") from None
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a report is an ordinary file
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, target)

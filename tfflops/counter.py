@@ -83,6 +83,9 @@ def _cost(node, ins, outs, shape_problem) -> tuple[Cost | None, str | None]:
     except UnknownShape as e:
         reason = f"{e}" + (f" ({shape_problem})" if shape_problem else "")
         return None, reason
+    except (ValueError, IndexError, TypeError, KeyError, ZeroDivisionError) as e:
+        # Shapes or attributes a malformed graph gives this op: the node stays uncounted.
+        return None, f"cannot count {node.op} with these shapes/attributes: {e}"
 
 
 def _bytes(infos: list[TensorInfo | None]) -> int:

@@ -21,6 +21,8 @@ _MAGIC = {
     b"TFL3": "a TensorFlow Lite model",
     b"\x89HDF": "a Keras HDF5 file",
     b"PK\x03\x04": "a zip archive (a .keras file?)",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
 }
 
 
@@ -41,7 +43,7 @@ def load_model(path: str | os.PathLike) -> tuple[proto.GraphDef, str]:
         if (path / "saved_model.pb").is_file():
             path = path / "saved_model.pb"
         else:
-            raise TfflopsError(f"{path}: is a directory, not a GraphDef or SavedModel")
+            raise TfflopsError(f"{path}: is a directory without a saved_model.pb: not a SavedModel")
     try:
         size = path.stat().st_size
         if size > PROTOBUF_LIMIT:
@@ -67,6 +69,10 @@ def parse_model(data: bytes, source: str = "<bytes>") -> tuple[proto.GraphDef, s
     for magic, what in _MAGIC.items():
         if data.startswith(magic) or data[4:8] == magic == b"TFL3":
             raise TfflopsError(f"{source}: this is {what}, not a TensorFlow GraphDef")
+    if data.lstrip()[:1] in (b"{", b"["):
+        raise TfflopsError(
+            f"{source}: this is a JSON file (a Keras or TF.js model.json?), not a GraphDef"
+        )
     if _looks_like_text(data):
         return _parse_text(data, source), "GraphDef (text)"
     if source.endswith("saved_model.pb"):
@@ -89,9 +95,10 @@ def _parse_binary(kind: str, data: bytes, source: str) -> proto.GraphDef:
     parsed = message_class()
     try:
         parsed.ParseFromString(data)
-    except (message.DecodeError, RuntimeError, ValueError) as e:
+    except (message.DecodeError, RuntimeError, ValueError):
         raise TfflopsError(
-            f"{source}: not a valid GraphDef (truncated or another format): {e}"
+            f"{source}: not a GraphDef: the protobuf is truncated or corrupt, "
+            "or the file is in another format"
         ) from None
     if kind == "SavedModel":
         if not parsed.meta_graphs:

@@ -190,6 +190,10 @@ def _check_input_shapes(graph: Graph, input_shapes: dict) -> dict[str, tuple]:
         node = graph.nodes.get(name)
         if node is None:
             raise TfflopsError(f"--input-shape: no node named {name!r} in {graph.source}")
+        if node.op not in _PLACEHOLDER_OPS:
+            raise TfflopsError(
+                f"--input-shape {name}: {name!r} is a {node.op} node, not an input (Placeholder)"
+            )
         shape = tuple(None if d is None or d < 0 else int(d) for d in shape)
         declared = shape_from_proto(node.attr["shape"].shape) if "shape" in node.attr else None
         if declared is not None and len(declared) != len(shape):
@@ -209,7 +213,7 @@ def _check_input_shapes(graph: Graph, input_shapes: dict) -> dict[str, tuple]:
 
 
 def _placeholder(node, ins, pinned, default_batch, result) -> list[TensorInfo]:
-    dtype = attr_value(node.attr["dtype"]) if "dtype" in node.attr else DT["DT_FLOAT"]
+    dtype = node.attr["dtype"].type if "dtype" in node.attr else DT["DT_FLOAT"]
     shape = shape_from_proto(node.attr["shape"].shape) if "shape" in node.attr else None
     if shape is None and node.op == "PlaceholderWithDefault" and ins and ins[0] is not None:
         shape = ins[0].shape
@@ -235,7 +239,15 @@ def _run_shape_fn(node, ins, result) -> list[TensorInfo]:
         return fn(_Ctx(node, ins))
     except _Unknown as e:
         result.unknown[node.name] = str(e)
-    except (ValueError, IndexError, TypeError, ZeroDivisionError, OverflowError) as e:
+    except (
+        ValueError,
+        IndexError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        ZeroDivisionError,
+        OverflowError,
+    ) as e:
         # A malformed attribute or an inconsistent graph: that node stays unknown.
         result.unknown[node.name] = f"shape inference failed: {e}"
     return _declared_output_shapes(node) or []
@@ -271,7 +283,9 @@ def _const(c: _Ctx) -> list[TensorInfo]:
 def _variable(c: _Ctx) -> list[TensorInfo]:
     # A VarHandleOp's output is a resource handle; tfflops tracks the variable's shape
     # through it so that ReadVariableOp knows what it reads.
-    return [TensorInfo(c.attr("shape"), c.attr("dtype", DT["DT_FLOAT"]))]
+    shape = c.attr("shape")
+    dtype = c.node.attr["dtype"].type if c.has_attr("dtype") else DT["DT_FLOAT"]
+    return [TensorInfo(shape if isinstance(shape, tuple) else None, dtype)]
 
 
 @_register("ReadVariableOp")

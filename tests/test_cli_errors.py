@@ -1,0 +1,259 @@
+"""Bad input through the CLI: exit code 2, one line on stderr naming the culprit, no output."""
+
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import pytest
+
+from tfflops.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "sample_graphs"
+CONV_BIAS = SAMPLES / "conv_bias.pb"
+
+
+def run_cli(*args, cwd=None):
+    """``python -m tfflops profile ARGS`` (analytic only unless a test says otherwise)."""
+    return subprocess.run(
+        [sys.executable, "-m", "tfflops", "profile", *(str(a) for a in args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        timeout=120,
+    )
+
+
+def assert_one_line_error(returncode, stdout, stderr, *culprits):
+    """Exit 2, nothing on stdout, one ``tfflops: error:`` line naming every culprit."""
+    assert returncode == 2, stderr
+    assert stdout == ""
+    assert "Traceback" not in stderr
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("tfflops: error:"), stderr
+    for culprit in culprits:
+        assert culprit in lines[0], f"{culprit!r} not in {lines[0]!r}"
+
+
+# ---------------------------------------------------------------- bad model files
+
+
+def _empty(d: Path) -> Path:
+    path = d / "empty.pb"
+    path.write_bytes(b"")
+    return path
+
+
+def _truncated(d: Path) -> Path:
+    data = CONV_BIAS.read_bytes()
+    path = d / "truncated.pb"
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def _random_bytes(d: Path) -> Path:
+    path = d / "random.pb"
+    path.write_bytes(random.Random(20240601).randbytes(4096))
+    return path
+
+
+def _png(d: Path) -> Path:
+    path = d / "image.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x02")
+    return path
+
+
+def _json(d: Path) -> Path:
+    path = d / "model.json"
+    path.write_text(json.dumps({"node": [{"name": "x", "op": "Placeholder"}]}))
+    return path
+
+
+def _zip(d: Path) -> Path:
+    path = d / "model.keras"
+    path.write_bytes(b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(32))
+    return path
+
+
+def _tflite(d: Path) -> Path:
+    path = d / "model.tflite"
+    path.write_bytes(b"\x1c\x00\x00\x00TFL3\x00\x00\x12\x00" + bytes(32))
+    return path
+
+
+def _directory(d: Path) -> Path:
+    path = d / "saved_model"
+    path.mkdir()
+    return path
+
+
+def _missing(d: Path) -> Path:
+    return d / "does_not_exist.pb"
+
+
+# (factory, words the message must contain besides the path)
+BAD_FILES = {
+    "empty": (_empty, ["empty"]),
+    "truncated": (_truncated, ["not a GraphDef", "truncated or corrupt"]),
+    "random-bytes": (_random_bytes, ["GraphDef"]),
+    "png": (_png, ["a PNG image"]),
+    "json": (_json, ["a JSON file"]),
+    "zip": (_zip, ["zip archive"]),
+    "tflite": (_tflite, ["TensorFlow Lite"]),
+    "directory": (_directory, ["is a directory"]),
+    "missing": (_missing, ["cannot read"]),
+}
+
+
+@pytest.mark.parametrize("make, words", list(BAD_FILES.values()), ids=list(BAD_FILES))
+def test_bad_model_file(tmp_path, make, words):
+    path = make(tmp_path)
+    proc = run_cli(path, "--no-tfprof")
+    assert_one_line_error(proc.returncode, proc.stdout, proc.stderr, str(path), *words)
+
+
+# ---------------------------------------------------------------- bad flags
+
+# (extra arguments, words the message must contain)
+BAD_FLAGS = {
+    "unknown-output": (["--outputs", "nosuch_node"], ["--outputs", "'nosuch_node'"]),
+    "unknown-output-among-good": (["--outputs", "output,ghost:0"], ["--outputs", "'ghost'"]),
+    "shape-bad-dim": (["--input-shape", "x=1,a,3"], ["--input-shape", "x=1,a,3", "'a'"]),
+    "shape-no-equals": (["--input-shape", "x"], ["--input-shape", "'x'", "NAME=D1"]),
+    "shape-unknown-node": (["--input-shape", "nosuch=1,2"], ["--input-shape", "'nosuch'"]),
+    "shape-wrong-rank": (["--input-shape", "x=1,32,3"], ["--input-shape x", "rank 3"]),
+    "shape-contradicts": (["--input-shape", "x=1,31,32,3"], ["--input-shape x", "contradicts"]),
+    "top-zero": (["--top", "0"], ["--top 0"]),
+    "top-not-int": (["--top", "many"], ["--top", "'many'"]),
+    "unknown-convention": (["--convention", "bogus"], ["--convention", "'bogus'"]),
+    "unknown-format": (["--format", "xml"], ["--format", "'xml'"]),
+}
+
+
+@pytest.mark.parametrize("args, words", list(BAD_FLAGS.values()), ids=list(BAD_FLAGS))
+def test_bad_flag(args, words):
+    proc = run_cli(CONV_BIAS, "--no-tfprof", *args)
+    assert_one_line_error(proc.returncode, proc.stdout, proc.stderr, *words)
+
+
+def test_no_model_argument():
+    proc = run_cli()
+    assert_one_line_error(proc.returncode, proc.stdout, proc.stderr, "model")
+
+
+# ---------------------------------------------------------------- main(argv) in process
+
+
+def test_main_returns_2_for_an_empty_file(tmp_path, capsys):
+    path = _empty(tmp_path)
+    assert main(["profile", str(path), "--no-tfprof"]) == 2
+    out, err = capsys.readouterr()
+    assert_one_line_error(2, out, err, str(path), "empty")
+
+
+def test_main_returns_2_for_a_bad_choice_without_exiting(capsys):
+    # argparse would sys.exit(2) and print a usage block; main turns it into one line.
+    assert main(["profile", str(CONV_BIAS), "--no-tfprof", "--convention", "flops"]) == 2
+    out, err = capsys.readouterr()
+    assert_one_line_error(2, out, err, "--convention", "'flops'")
+
+
+def test_main_returns_2_for_a_malformed_input_shape(capsys):
+    argv = ["profile", str(CONV_BIAS), "--no-tfprof", "--input-shape", "x=1,32,32,three"]
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert_one_line_error(2, out, err, "--input-shape", "'three'")
+
+
+# ---------------------------------------------------------------- -o FILE
+
+
+def test_output_file_is_written_whole_and_leaves_no_temp_files(tmp_path):
+    target = tmp_path / "out.json"
+    target.write_text("stale contents of an earlier run " * 1000)
+    proc = run_cli(CONV_BIAS, "--no-tfprof", "--format", "json", "-o", target)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+    report = json.loads(target.read_text())
+    assert report["outputs"] == ["output"]
+    assert report["totals"]["params"] == 224  # filter 3*3*3*8 = 216, + bias 8 = 224
+
+
+def test_output_equal_to_the_model_is_refused(tmp_path):
+    model = tmp_path / "model.pb"
+    original = CONV_BIAS.read_bytes()
+    model.write_bytes(original)
+    proc = run_cli(model, "--no-tfprof", "-o", model)
+    assert_one_line_error(proc.returncode, proc.stdout, proc.stderr, "-o", str(model))
+    assert model.read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pb"]
+
+
+def test_output_equal_to_the_model_by_another_spelling_is_refused(tmp_path):
+    (tmp_path / "sub").mkdir()
+    model = tmp_path / "model.pb"
+    original = CONV_BIAS.read_bytes()
+    model.write_bytes(original)
+    proc = run_cli(model, "--no-tfprof", "-o", "sub/../model.pb", cwd=tmp_path)
+    assert_one_line_error(proc.returncode, proc.stdout, proc.stderr, "-o", "sub/../model.pb")
+    assert model.read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pb", "sub"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--outputs", "nosuch_node"], ["--input-shape", "x=1,32,3"]],
+    ids=["bad-outputs", "bad-input-shape"],
+)
+def test_failing_run_leaves_no_output_file(tmp_path, args):
+    target = tmp_path / "out.json"
+    proc = run_cli(CONV_BIAS, "--no-tfprof", "-o", target, *args)
+    assert_one_line_error(proc.returncode, proc.stdout, proc.stderr)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failing_model_leaves_no_output_file(tmp_path):
+    bad = _truncated(tmp_path)
+    proc = run_cli(bad, "--no-tfprof", "-o", tmp_path / "out.json")
+    assert_one_line_error(proc.returncode, proc.stdout, proc.stderr, str(bad))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["truncated.pb"]
+
+
+def test_output_into_a_directory_is_refused(tmp_path):
+    proc = run_cli(CONV_BIAS, "--no-tfprof", "-o", tmp_path)
+    assert_one_line_error(proc.returncode, proc.stdout, proc.stderr, "-o", str(tmp_path))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_into_a_missing_directory_is_refused(tmp_path):
+    target = tmp_path / "no_such_dir" / "out.json"
+    proc = run_cli(CONV_BIAS, "--no-tfprof", "-o", target)
+    assert_one_line_error(proc.returncode, proc.stdout, proc.stderr, "-o", str(target))
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- --no-tfprof
+
+
+def test_no_tfprof_never_imports_tensorflow():
+    code = (
+        "import sys\n"
+        "from tfflops.cli import main\n"
+        f"rc = main(['profile', {str(CONV_BIAS)!r}, '--no-tfprof', '--format', 'json'])\n"
+        "print('TENSORFLOW-IMPORTED' if 'tensorflow' in sys.modules else 'TENSORFLOW-ABSENT')\n"
+        "sys.exit(rc)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "TENSORFLOW-ABSENT"
+    report = json.loads(proc.stdout.rsplit("\n", 2)[0])  # the JSON before the marker line
+    assert report["totals"]["tfprof_flops"] is None
