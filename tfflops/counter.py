@@ -9,7 +9,7 @@ from tfflops.freezer import INFERENCE
 from tfflops.graph import Graph
 from tfflops.ops import VIEW_OPS, ZERO_COST, Cost, OpView, UnknownShape, lookup
 from tfflops.shapes import ShapeResult, TensorInfo, is_known
-from tfflops.tensors import DTYPE_SIZE, FLOAT_DTYPES, base_dtype, node_attrs
+from tfflops.tensors import DTYPE_SIZE, FLOAT_DTYPES, NodeAttrs, base_dtype
 
 _CONTRACTIONS = frozenset(
     {
@@ -23,6 +23,8 @@ _CONTRACTIONS = frozenset(
         "Einsum",
     }
 )
+_ZERO = Cost()
+_PARAMETER_SOURCES = frozenset({"VariableV2", "Variable", "VarHandleOp", "Const"})
 _BIAS_OPS = frozenset({"BiasAdd", "BiasAddV1", "Add", "AddV2"})
 _VARIABLE_OPS = frozenset({"VariableV2", "Variable", "VarHandleOp"})
 
@@ -37,9 +39,13 @@ class NodeCount:
     cost: Cost | None
     params: int
     bytes: int
-    output_shapes: list
+    outputs: list[TensorInfo]
     problem: str | None = None
     bias: str | None = None  # "folded-here" / "folded-away", for exact-bias
+
+    @property
+    def output_shapes(self) -> list[list[int | None] | None]:
+        return [None if o.shape is None else list(o.shape) for o in self.outputs]
 
 
 def count_graph(graph: Graph, shapes: ShapeResult, phases: dict[str, str]) -> list[NodeCount]:
@@ -56,7 +62,7 @@ def count_graph(graph: Graph, shapes: ShapeResult, phases: dict[str, str]) -> li
             cost=cost,
             params=0,
             bytes=0 if node.op in VIEW_OPS else _bytes(ins) + _bytes(outs),
-            output_shapes=[None if o.shape is None else list(o.shape) for o in outs],
+            outputs=outs,
             problem=problem,
         )
     _attribute_params(graph, shapes, rows)
@@ -66,7 +72,7 @@ def count_graph(graph: Graph, shapes: ShapeResult, phases: dict[str, str]) -> li
 
 def _cost(node, ins, outs, shape_problem) -> tuple[Cost | None, str | None]:
     if node.op in ZERO_COST:
-        return Cost(), None
+        return _ZERO, None
     formula = lookup(node.op)
     if formula is None:
         return None, f"no formula for op {node.op}"
@@ -74,7 +80,7 @@ def _cost(node, ins, outs, shape_problem) -> tuple[Cost | None, str | None]:
         op=node.op,
         inputs=tuple(None if i is None else i.shape for i in ins),
         outputs=tuple(o.shape for o in outs),
-        attrs=node_attrs(node),
+        attrs=NodeAttrs(node),
         num_raw_inputs=len(node.input),
         name=node.name,
     )
@@ -109,7 +115,7 @@ def _is_parameter(node, info: TensorInfo | None) -> bool:
 def _attribute_params(graph: Graph, shapes: ShapeResult, rows: dict[str, NodeCount]) -> None:
     """Each parameter the inference phase reads counts once, on the op that uses it."""
     for name, node in graph.nodes.items():
-        if rows[name].phase != INFERENCE or node.op not in _VARIABLE_OPS | {"Const"}:
+        if rows[name].phase != INFERENCE or node.op not in _PARAMETER_SOURCES:
             continue
         info = shapes.output(name)
         if not _is_parameter(node, info):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from tfflops import proto
 from tfflops.errors import TfflopsError
 
 
-@dataclass(frozen=True, slots=True)
-class TensorRef:
+class TensorRef(NamedTuple):
     """Output ``index`` of node ``node``."""
 
     node: str
@@ -21,6 +20,8 @@ class TensorRef:
 
 def parse_tensor_name(name: str) -> TensorRef:
     """``"a"`` → a:0, ``"a:2"`` → a:2 (also accepts the ``"a:0"`` form users type)."""
+    if ":" not in name:
+        return TensorRef(name, 0)
     base, sep, index = name.rpartition(":")
     if sep and index.isdigit():
         return TensorRef(base, int(index))
@@ -39,6 +40,7 @@ class Graph:
         self.graph_def = graph_def
         self.source = source
         self.nodes: dict[str, proto.NodeDef] = {n.name: n for n in graph_def.node}
+        self.ops: dict[str, str] = {name: n.op for name, n in self.nodes.items()}
         self.inputs: dict[str, list[TensorRef]] = {}
         self.control_inputs: dict[str, list[str]] = {}
         self.consumers: dict[str, list[str]] = {name: [] for name in self.nodes}
@@ -65,17 +67,22 @@ class Graph:
 
     def topological_order(self) -> list[str]:
         """Node names, every node after all its inputs (Kahn; NextIteration back edges cut)."""
+        ops = self.ops
         pending = {}
-        for name, node in self.nodes.items():
-            preds = self._predecessors(name, node)
-            pending[name] = len(preds)
+        for name in self.nodes:
+            preds = len(self.inputs[name]) + len(self.control_inputs[name])
+            if ops[name] in _MERGE_OPS:
+                preds -= sum(1 for p in self._all_inputs(name) if ops[p] in _BACK_EDGE_OPS)
+            pending[name] = preds
         ready = [name for name, count in pending.items() if count == 0]
         order = []
+        consumers = self.consumers
         while ready:
             name = ready.pop()
             order.append(name)
-            for consumer in self.consumers[name]:
-                if self.nodes[consumer].op in _MERGE_OPS and self.nodes[name].op in _BACK_EDGE_OPS:
+            back_edge = ops[name] in _BACK_EDGE_OPS
+            for consumer in consumers[name]:
+                if back_edge and ops[consumer] in _MERGE_OPS:
                     continue
                 pending[consumer] -= 1
                 if pending[consumer] == 0:
@@ -85,11 +92,8 @@ class Graph:
             raise TfflopsError(f"{self.source}: the graph has a cycle through {stuck}")
         return order
 
-    def _predecessors(self, name: str, node: proto.NodeDef) -> list[str]:
-        preds = [ref.node for ref in self.inputs[name]] + self.control_inputs[name]
-        if node.op in _MERGE_OPS:
-            preds = [p for p in preds if self.nodes[p].op not in _BACK_EDGE_OPS]
-        return preds
+    def _all_inputs(self, name: str) -> list[str]:
+        return [ref.node for ref in self.inputs[name]] + self.control_inputs[name]
 
 
 # A while loop's Merge reads its NextIteration: the one legal cycle in a GraphDef.

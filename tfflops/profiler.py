@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -129,12 +130,24 @@ def profile(
     ``tfprof=False`` skips tf.profiler: TensorFlow is then never imported.
     """
     convention = check_convention(convention)
+    # The pipeline allocates a few objects per node and frees none until it ends: the
+    # cyclic garbage collector would only rescan them, growing superlinearly.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _profile(model, outputs, input_shapes, convention, tfprof)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _profile(model, outputs, input_shapes, convention, tfprof) -> Profile:
     notes = []
     if isinstance(model, proto.GraphDef):
         graph_def, source = model, "<GraphDef>"
     else:
         source = str(model)
-        graph_def, kind = load_model(model)
+        graph_def, kind = load_model(model, weights=False)
         if kind in ("SavedModel", "MetaGraphDef"):
             notes.append(f"{kind}: profiled the graph of its first MetaGraph, un-frozen")
     graph = Graph(graph_def, source)

@@ -22,7 +22,15 @@ import numpy as np
 from tfflops import proto
 from tfflops.errors import TfflopsError
 from tfflops.graph import Graph, parse_tensor_name
-from tfflops.tensors import DT, attr_value, base_dtype, shape_from_proto, tensor_shape, tensor_value
+from tfflops.tensors import (
+    DT,
+    FLOAT_DTYPES,
+    attr_value,
+    base_dtype,
+    shape_from_proto,
+    tensor_shape,
+    tensor_value,
+)
 
 Shape = tuple[int | None, ...] | None
 
@@ -55,7 +63,7 @@ class ShapeResult:
 
 
 def is_known(shape: Shape) -> bool:
-    return shape is not None and all(d is not None for d in shape)
+    return shape is not None and None not in shape
 
 
 def num_elements(shape: Shape) -> int | None:
@@ -274,7 +282,10 @@ def _const(c: _Ctx) -> list[TensorInfo]:
     tensor = c.node.attr["value"].tensor
     shape = tensor_shape(tensor)
     value = None
-    if math.prod(shape) <= MAX_VALUE_ELEMENTS:
+    count = math.prod(shape)
+    # Shape arithmetic runs on integers; a float constant's value matters only as a
+    # scalar (a Fill value, a Range bound), so larger float tensors are never decoded.
+    if count <= MAX_VALUE_ELEMENTS and (count <= 8 or base_dtype(tensor.dtype) not in FLOAT_DTYPES):
         value = tensor_value(tensor)
     return [_info(shape, base_dtype(tensor.dtype), value)]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -150,10 +151,23 @@ def attr_value(value: proto.AttrValue) -> Any:
     return None
 
 
-def node_attrs(node: proto.NodeDef) -> dict[str, Any]:
-    """The node's attributes as plain values; tensor values and internal ``_`` attrs left out."""
-    return {
-        key: attr_value(value)
-        for key, value in node.attr.items()
-        if not key.startswith("_") and value.WhichOneof("value") != "tensor"
-    }
+class NodeAttrs(Mapping):
+    """A node's attributes as plain values, decoded when read (see ``attr_value``)."""
+
+    __slots__ = ("_attr",)
+
+    def __init__(self, node: proto.NodeDef):
+        self._attr = node.attr
+
+    def __getitem__(self, key: str) -> Any:
+        return attr_value(self._attr[key]) if key in self._attr else _missing(key)
+
+    def __iter__(self):
+        return iter(self._attr)
+
+    def __len__(self) -> int:
+        return len(self._attr)
+
+
+def _missing(key: str):
+    raise KeyError(key)
