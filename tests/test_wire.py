@@ -3,7 +3,7 @@
 from conftest import SAMPLES
 
 import tfflops
-from tfflops import proto
+from tfflops import loader, proto, wire
 from tfflops.loader import load_model
 from tfflops.wire import strip_large_tensors
 
@@ -41,10 +41,8 @@ def test_strip_refuses_malformed_bytes():
 
 
 def test_profile_without_weights_counts_the_same(tmp_path, monkeypatch):
-    import tfflops.loader
-
-    monkeypatch.setattr(tfflops.loader, "_STRIP_FROM_SIZE", 0)
-    monkeypatch.setattr(tfflops.wire.strip_large_tensors, "__defaults__", (1024,))
+    monkeypatch.setattr(loader, "_STRIP_FROM_SIZE", 0)
+    monkeypatch.setattr(wire.strip_large_tensors, "__defaults__", (1024,))
     thin, _ = load_model(SAMPLES / "small_cnn.pb", weights=False)
     full, _ = load_model(SAMPLES / "small_cnn.pb")
     assert thin.ByteSize() < full.ByteSize()
