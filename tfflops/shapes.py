@@ -957,7 +957,11 @@ def _tile(c: _Ctx) -> list[TensorInfo]:
         shape = (None,) * len(multiples)
     out = tuple(None if d is None else d * m for d, m in zip(shape, multiples))
     value = c.maybe_value(0)
-    return [_info(out, c.dtype(0), None if value is None else np.tile(value, multiples))]
+    if value is not None and value.size * math.prod(multiples) <= MAX_VALUE_ELEMENTS:
+        value = np.tile(value, multiples)
+    else:
+        value = None
+    return [_info(out, c.dtype(0), value)]
 
 
 @_register("Fill")
@@ -994,8 +998,13 @@ def _range(c: _Ctx) -> list[TensorInfo]:
     start, limit, delta = (c.maybe_value(i) for i in range(3))
     if start is None or limit is None or delta is None:
         return [TensorInfo((None,), c.attr("Tidx", c.dtype(0)))]
-    value = np.arange(start.item(), limit.item(), delta.item())
-    return [_info((len(value),), c.attr("Tidx", c.dtype(0)), value)]
+    start, limit, delta = start.item(), limit.item(), delta.item()
+    if delta == 0:
+        raise _Unknown("Range with delta 0")
+    length = max(0, math.ceil((limit - start) / delta))
+    # Never materialize a large range: only its length matters then.
+    value = np.arange(start, limit, delta) if length <= MAX_VALUE_ELEMENTS else None
+    return [_info((length,), c.attr("Tidx", c.dtype(0)), value)]
 
 
 @_register("Pack")
@@ -1019,12 +1028,19 @@ def _unpack(c: _Ctx) -> list[TensorInfo]:
     if shape is None:
         raise _Unknown("rank of input 0 is unknown")
     axis = c.attr("axis", 0) % len(shape)
-    num = c.attr("num") or shape[axis]
+    num = _output_count(c.attr("num") or shape[axis])
     out = shape[:axis] + shape[axis + 1 :]
     value = c.maybe_value(0)
     if value is not None:
         return [_info(out, c.dtype(0), np.take(value, i, axis=axis)) for i in range(num)]
     return [TensorInfo(out, c.dtype(0)) for _ in range(num)]
+
+
+def _output_count(num) -> int:
+    """An op's declared number of outputs, refused when a malformed graph makes it absurd."""
+    if not isinstance(num, int) or not 0 < num <= 1 << 16:
+        raise _Unknown(f"implausible number of outputs: {num!r}")
+    return num
 
 
 def _concat(c: _Ctx, inputs: list[TensorInfo | None], axis_value) -> list[TensorInfo]:
@@ -1062,7 +1078,7 @@ def _concat_v1(c: _Ctx) -> list[TensorInfo]:
 @_register("Split")
 def _split(c: _Ctx) -> list[TensorInfo]:
     shape = c.shape(1)
-    num = c.attr("num_split")
+    num = _output_count(c.attr("num_split"))
     if shape is None:
         return [TensorInfo(None, c.dtype(1)) for _ in range(num)]
     axis = int(c.value(0).item()) % len(shape)

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 Shape = tuple[int | None, ...] | None
 
@@ -27,8 +27,7 @@ class UnknownShape(Exception):
     """A formula needs a shape the inference could not determine."""
 
 
-@dataclass(frozen=True, slots=True)
-class OpView:
+class OpView(NamedTuple):
     """What a formula sees of one node: shapes of data inputs and outputs, attributes.
 
     ``num_raw_inputs`` is ``len(node.input)``, control inputs included: tf.profiler's
@@ -38,7 +37,7 @@ class OpView:
     op: str
     inputs: tuple[Shape, ...] = ()
     outputs: tuple[Shape, ...] = ()
-    attrs: Mapping[str, Any] = field(default_factory=dict)
+    attrs: Mapping[str, Any] = MappingProxyType({})
     num_raw_inputs: int | None = None
     name: str = ""
 
@@ -70,8 +69,7 @@ def _known(shape: Shape, what: str) -> tuple[int, ...]:
     return shape  # type: ignore[return-value]
 
 
-@dataclass(frozen=True, slots=True)
-class Cost:
+class Cost(NamedTuple):
     """Primitive counts of one node, and tf.profiler's figure for it.
 
     macs        multiply-accumulates of a contraction (conv, matmul, einsum, ...)
