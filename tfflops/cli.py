@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("ops", help="list the supported ops and their formulas")
+
+    i = sub.add_parser("inspect", help="what a model holds: inputs, outputs, variables, ops")
+    i.add_argument("model", help="a GraphDef (.pb, .pbtxt), SavedModel or .meta file")
+    i.add_argument("--format", default="table", choices=("table", "json"))
     return parser
 
 
@@ -76,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command == "profile":
             return _profile(args)
+        if args.command == "inspect":
+            return _inspect(args)
         return _ops()
     except TfflopsError as e:
         print(f"tfflops: error: {e}", file=sys.stderr)
@@ -105,6 +111,19 @@ def _profile(args) -> int:
         write_atomic(args.output, text, protect=[args.model])
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def _inspect(args) -> int:
+    import json
+
+    from tfflops.summary import inspect_model, render_summary
+
+    summary = inspect_model(args.model)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(summary, indent=1) + "\n")
+    else:
+        sys.stdout.write(render_summary(summary))
     return 0
 
 
