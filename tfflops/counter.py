@@ -51,17 +51,25 @@ class NodeCount:
 def count_graph(graph: Graph, shapes: ShapeResult, phases: dict[str, str]) -> list[NodeCount]:
     """Count every node of ``graph``, in GraphDef order."""
     rows = {}
+    tensors, unknown = shapes.tensors, shapes.unknown
     for name, node in graph.nodes.items():
-        outs = shapes.tensors.get(name) or []
-        ins = [shapes.output(ref.node, ref.index) for ref in graph.inputs[name]]
-        cost, problem = _cost(node, ins, outs, shapes.unknown.get(name))
+        op = graph.ops[name]
+        outs = tensors.get(name) or []
+        ins = []
+        for ref_node, index in graph.inputs[name]:
+            produced = tensors.get(ref_node)
+            ins.append(produced[index] if produced and index < len(produced) else None)
+        if op in ZERO_COST:
+            cost, problem = _ZERO, None
+        else:
+            cost, problem = _cost(node, ins, outs, unknown.get(name))
         rows[name] = NodeCount(
             name=name,
-            op=node.op,
+            op=op,
             phase=phases[name],
             cost=cost,
             params=0,
-            bytes=0 if node.op in VIEW_OPS else _bytes(ins) + _bytes(outs),
+            bytes=0 if op in VIEW_OPS else _bytes(ins) + _bytes(outs),
             outputs=outs,
             problem=problem,
         )
@@ -71,8 +79,6 @@ def count_graph(graph: Graph, shapes: ShapeResult, phases: dict[str, str]) -> li
 
 
 def _cost(node, ins, outs, shape_problem) -> tuple[Cost | None, str | None]:
-    if node.op in ZERO_COST:
-        return _ZERO, None
     formula = lookup(node.op)
     if formula is None:
         return None, f"no formula for op {node.op}"
@@ -132,7 +138,7 @@ def _param_user(graph: Graph, source: str, rows: dict[str, NodeCount]) -> str:
             if consumer in seen or rows[consumer].phase != INFERENCE:
                 continue
             seen.add(consumer)
-            if graph.nodes[consumer].op in VIEW_OPS:
+            if graph.ops[consumer] in VIEW_OPS:
                 stack.append(consumer)
             elif any(ref.node == name for ref in graph.inputs[consumer]):
                 return consumer

@@ -39,28 +39,38 @@ class Graph:
     def __init__(self, graph_def: proto.GraphDef, source: str = "<graph>"):
         self.graph_def = graph_def
         self.source = source
-        self.nodes: dict[str, proto.NodeDef] = {n.name: n for n in graph_def.node}
-        self.ops: dict[str, str] = {name: n.op for name, n in self.nodes.items()}
+        self.nodes: dict[str, proto.NodeDef] = {}
+        self.ops: dict[str, str] = {}
         self.inputs: dict[str, list[TensorRef]] = {}
         self.control_inputs: dict[str, list[str]] = {}
-        self.consumers: dict[str, list[str]] = {name: [] for name in self.nodes}
+        self.consumers: dict[str, list[str]] = {}
+        # One pass over the protobuf (each field read creates a new Python object).
+        raw_inputs = []
         for node in graph_def.node:
+            name = node.name
+            self.nodes[name] = node
+            self.ops[name] = node.op
+            self.consumers[name] = []
+            raw_inputs.append((name, list(node.input)))
+        consumers = self.consumers
+        for name, raws in raw_inputs:
             data, control = [], []
-            for raw in node.input:
-                if raw.startswith("^"):
+            for raw in raws:
+                if raw[0] == "^":
                     ref_name = raw[1:]
                     control.append(ref_name)
                 else:
-                    ref = parse_tensor_name(raw)
+                    ref = TensorRef(raw, 0) if ":" not in raw else parse_tensor_name(raw)
                     ref_name = ref.node
                     data.append(ref)
-                if ref_name not in self.nodes:
+                readers = consumers.get(ref_name)
+                if readers is None:
                     raise TfflopsError(
-                        f"{source}: node {node.name!r} reads {raw!r}, which is not in the graph"
+                        f"{source}: node {name!r} reads {raw!r}, which is not in the graph"
                     )
-                self.consumers[ref_name].append(node.name)
-            self.inputs[node.name] = data
-            self.control_inputs[node.name] = control
+                readers.append(name)
+            self.inputs[name] = data
+            self.control_inputs[name] = control
 
     def __len__(self) -> int:
         return len(self.nodes)
