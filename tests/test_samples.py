@@ -125,3 +125,17 @@ def test_freezing_keeps_inference_flops_and_pruning_never_adds(samples):
     for convention in ("tfprof", "macs", "exact", "full"):
         assert unfrozen.total_flops(convention) == frozen.total_flops(convention)
     assert frozen.totals["nodes"] < unfrozen.totals["nodes"]
+
+
+def test_cross_checked_run_keeps_stderr_clean(samples, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "report.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tfflops", "profile", str(samples / "conv_bias.pb"), "-o", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    assert "450,560" in out.read_text()  # 2*3*3*3*32*32*8 + 32*32*8

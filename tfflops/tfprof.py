@@ -65,13 +65,39 @@ def _is_big_float(tensor: proto.TensorProto) -> bool:
     return count > STRIP_ELEMENTS
 
 
-def run_tfprof(graph_def: proto.GraphDef, shapes: ShapeResult, source: str) -> TfprofResult:
-    """Import the stripped graph into TensorFlow and run float_operation on it."""
+@contextlib.contextmanager
+def _silenced_stderr_fd():
+    """Mute file descriptor 2: TensorFlow's C++ start-up logs ("Could not find cuda
+    drivers", absl's "All log messages before ...") ignore TF_CPP_MIN_LOG_LEVEL."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def import_tensorflow():
+    """``import tensorflow``, quietly."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    import tensorflow as tf
+    with _silenced_stderr_fd():
+        import tensorflow as tf
 
-    tf.get_logger().setLevel("ERROR")  # deprecation notices of the tf.compat.v1 profiler API
+        tf.get_logger().setLevel("ERROR")  # deprecation notices of the tf.compat.v1 API
+    return tf
+
+
+def run_tfprof(graph_def: proto.GraphDef, shapes: ShapeResult, source: str) -> TfprofResult:
+    """Import the stripped graph into TensorFlow and run float_operation on it."""
+    tf = import_tensorflow()
+
     data = stripped_graph_def(graph_def, shapes).SerializeToString()
     tf_graph_def = tf.compat.v1.GraphDef.FromString(data)
     graph = tf.Graph()
@@ -91,7 +117,7 @@ def run_tfprof(graph_def: proto.GraphDef, shapes: ShapeResult, source: str) -> T
     )
     # tf.profiler writes "N ops no flops stats due to incomplete shapes." to stderr; the
     # cross-check names those ops instead.
-    with contextlib.redirect_stderr(io.StringIO()):
+    with contextlib.redirect_stderr(io.StringIO()), _silenced_stderr_fd():
         root = tf.compat.v1.profiler.profile(graph, cmd="scope", options=options)
     per_node: dict[str, int] = {}
     stack = list(root.children)
