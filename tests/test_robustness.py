@@ -100,3 +100,19 @@ def test_unknown_op_is_listed_as_data():
     assert p.unsupported_ops == {"MyCustomOp": 1}
     y = p.node_records()[-1]
     assert (y["status"], y["note"]) == ("unsupported", "no formula for op MyCustomOp")
+
+
+def test_custom_op_graph_is_counted_when_tensorflow_cannot_import_it():
+    g = proto.GraphDef()
+    _placeholder(g, "x", [2, 3])
+    g.node.add(name="custom", op="MyCustomOp", input=["x"])
+    relu = g.node.add(name="y", op="Relu", input=["custom"])
+    relu.attr["T"].type = F
+    add = g.node.add(name="z", op="AddV2", input=["x", "x"])
+    add.attr["T"].type = F
+    p = tfflops.profile(g, outputs=["y", "z"])  # tf.profiler on: it cannot import MyCustomOp
+    assert p.totals["tfprof_flops"] is None
+    assert p.totals["flops"] == 6  # AddV2 on 2*3 elements
+    assert any("tf.profiler could not run" in n and "MyCustomOp" in n for n in p.notes)
+    z = next(r for r in p.node_records() if r["name"] == "z")
+    assert z["status"] == "explained" and "tf.profiler could not run" in z["note"]

@@ -29,12 +29,14 @@ class Verdict:
     tfprof_flops: int | None
 
 
-def crosscheck(rows: list[NodeCount], tfprof: TfprofResult | None) -> list[Verdict]:
-    """A Verdict per row, in the same order."""
-    return [_verdict(row, tfprof) for row in rows]
+def crosscheck(
+    rows: list[NodeCount], tfprof: TfprofResult | None, unchecked_reason: str = "--no-tfprof"
+) -> list[Verdict]:
+    """A Verdict per row, in the same order; without tf.profiler's figures, says why."""
+    return [_verdict(row, tfprof, unchecked_reason) for row in rows]
 
 
-def _verdict(row: NodeCount, tfprof: TfprofResult | None) -> Verdict:
+def _verdict(row: NodeCount, tfprof: TfprofResult | None, unchecked_reason: str) -> Verdict:
     actual = None if tfprof is None else tfprof.per_node.get(row.name, 0)
     notes = []
     if row.phase == INIT:
@@ -45,7 +47,9 @@ def _verdict(row: NodeCount, tfprof: TfprofResult | None) -> Verdict:
             notes.append(f"tf.profiler counts {actual}")
         return Verdict(UNSUPPORTED, "; ".join(notes), actual)
     if tfprof is None:
-        return Verdict(EXPLAINED, "; ".join(["not cross-checked (--no-tfprof)", *notes]), None)
+        return Verdict(
+            EXPLAINED, "; ".join([f"not cross-checked ({unchecked_reason})", *notes]), None
+        )
     expected = row.cost.tfprof
     if expected == actual:
         return Verdict(MATCH, "; ".join(notes), actual)

@@ -165,11 +165,16 @@ def _profile(model, outputs, input_shapes, convention, tfprof) -> Profile:
     rows = count_graph(graph, shapes, phases)
 
     tfprof_result = None
+    unchecked_reason = "--no-tfprof"
     if tfprof:
-        from tfflops.tfprof import run_tfprof
+        from tfflops.tfprof import TfprofUnavailable, run_tfprof
 
-        tfprof_result = run_tfprof(graph_def, shapes, source)
-    verdicts = crosscheck(rows, tfprof_result)
+        try:
+            tfprof_result = run_tfprof(graph_def, shapes, source)
+        except TfprofUnavailable as e:
+            unchecked_reason = f"tf.profiler could not run: {e}"
+            notes.append(f"not cross-checked: {unchecked_reason}")
+    verdicts = crosscheck(rows, tfprof_result, unchecked_reason)
     result = Profile(
         model=source,
         outputs=output_names,

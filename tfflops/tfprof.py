@@ -23,6 +23,10 @@ from tfflops.tensors import FLOAT_DTYPES, base_dtype, tensor_shape
 STRIP_ELEMENTS = 64
 
 
+class TfprofUnavailable(TfflopsError):
+    """tf.profiler cannot run on this graph (custom ops, ...); the analytic count still can."""
+
+
 @dataclass
 class TfprofResult:
     """tf.profiler's figures: per node (nodes it counts 0 are absent) and in total."""
@@ -106,7 +110,7 @@ def run_tfprof(graph_def: proto.GraphDef, shapes: ShapeResult, source: str) -> T
             tf.compat.v1.import_graph_def(tf_graph_def, name="")
     except (ValueError, TypeError, tf.errors.OpError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise TfflopsError(f"{source}: TensorFlow cannot import this graph: {first}") from None
+        raise TfprofUnavailable(f"TensorFlow cannot import this graph: {first}") from None
 
     options = (
         tf.compat.v1.profiler.ProfileOptionBuilder(
