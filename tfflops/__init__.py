@@ -3,12 +3,22 @@
 import tfflops
 p = tfflops.profile("model.pb", outputs=["logits"], input_shapes={"x": [1, 224, 224, 3]})
 p.totals, p.nodes, p.to_dict()
+tfflops.freeze("model.pb", outputs=["logits"], output_path="frozen.pb")
 """
 
 from tfflops.errors import TfflopsError
+from tfflops.freezer import FreezeWarning, freeze
 from tfflops.loader import load_graph_def
 from tfflops.profiler import Profile, profile
 
 __version__ = "0.1.0"
 
-__all__ = ["Profile", "TfflopsError", "__version__", "load_graph_def", "profile"]
+__all__ = [
+    "FreezeWarning",
+    "Profile",
+    "TfflopsError",
+    "__version__",
+    "freeze",
+    "load_graph_def",
+    "profile",
+]

@@ -6,13 +6,11 @@ Every TfflopsError becomes one line on stderr and exit code 2, here and nowhere 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
-from pathlib import Path
 
 from tfflops.conventions import CONVENTIONS
 from tfflops.errors import TfflopsError
+from tfflops.files import write_atomic
 
 
 class _Parser(argparse.ArgumentParser):
@@ -59,14 +57,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--convention", default="tfprof", choices=CONVENTIONS)
     p.add_argument("--by", choices=("node", "op", "scope"), help="group rows by")
     p.add_argument("--top", type=int, metavar="N", help="keep the N largest rows")
-    p.add_argument("--format", default="table", choices=("table", "json", "csv", "markdown"))
+    p.add_argument(
+        "--format", default="table", choices=("table", "json", "csv", "markdown", "html")
+    )
     p.add_argument("-o", "--output", metavar="FILE", help="write the report here (atomically)")
     p.add_argument(
         "--no-tfprof",
         action="store_true",
         help="analytic count only: skip tf.profiler, never import TensorFlow",
     )
+    p.add_argument(
+        "--compare-freeze",
+        action="store_true",
+        help="compare the model with itself frozen to the outputs (in memory, runs nothing)",
+    )
 
+    _add_check_parser(sub)
+    _add_freeze_parsers(sub)
     sub.add_parser("ops", help="list the supported ops and their formulas")
 
     i = sub.add_parser("inspect", help="what a model holds: inputs, outputs, variables, ops")
@@ -80,6 +87,12 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command == "profile":
             return _profile(args)
+        if args.command == "check":
+            return _check(args)
+        if args.command == "freeze":
+            return _freeze(args)
+        if args.command == "compare":
+            return _compare(args)
         if args.command == "inspect":
             return _inspect(args)
         return _ops()
@@ -99,6 +112,8 @@ def _profile(args) -> int:
     if args.top is not None and args.top < 1:
         raise TfflopsError(f"--top {args.top}: must be at least 1")
     input_shapes = dict(parse_shape(s) for s in args.input_shape)
+    if args.compare_freeze:
+        return _compare(args)
     result = profile(
         args.model,
         outputs=args.outputs,
@@ -141,26 +156,179 @@ def _ops() -> int:
     return 0
 
 
-def write_atomic(path: str, text: str, protect: list[str] = ()) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename; never over an input."""
-    target = Path(path)
-    for other in protect:
-        if Path(other).exists() and target.exists() and target.resolve() == Path(other).resolve():
-            raise TfflopsError(f"-o {path}: refusing to overwrite the input model")
-    if target.is_dir():
-        raise TfflopsError(f"-o {path}: is a directory")
-    directory = target.parent if str(target.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as e:
-        raise TfflopsError(f"-o {path}: cannot write: {e.strerror or e}") from None
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a report is an ordinary file
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _add_check_parser(sub) -> None:
+    c = sub.add_parser(
+        "check",
+        help="fail CI when a model is over a budget or grew past its baseline",
+        description="Exit codes: 0 every check passed, 1 a check failed, 2 usage or "
+        "unreadable input. Numbers accept decimal suffixes K, M, G, T (4.1G, 300M).",
+    )
+    c.add_argument("models", nargs="+", metavar="MODEL", help="files, directories or globs")
+    for figure, what in (
+        ("flops", "FLOPs under --convention"),
+        ("macs", "multiply-accumulates"),
+        ("params", "parameters"),
+        ("bytes", "bytes moved"),
+    ):
+        c.add_argument(f"--max-{figure}", metavar="N", help=f"budget for {what}")
+    c.add_argument("--baseline", metavar="FILE", help="JSON figures to compare with")
+    c.add_argument(
+        "--update-baseline", action="store_true", help="(re)write --baseline from this run"
+    )
+    c.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.0,
+        metavar="PCT",
+        help="growth allowed per figure over the baseline, in percent (default 0)",
+    )
+    c.add_argument(
+        "--fail-on",
+        default="",
+        metavar="LIST",
+        help="fail on cross-check findings: mismatch,unsupported,unknown-shape",
+    )
+    c.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes")
+    c.add_argument("--summary", metavar="FILE", help="write a Markdown summary here")
+    c.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
+    c.add_argument("--outputs", help="output node names, comma-separated (default: the sinks)")
+    c.add_argument(
+        "--input-shape", action="append", default=[], metavar="NAME=D1,D2,...", help="pin a shape"
+    )
+    c.add_argument("--convention", default="tfprof", choices=CONVENTIONS)
+    c.add_argument("--no-tfprof", action="store_true", help="analytic count only, no TensorFlow")
+
+
+def _check(args) -> int:
+    from tfflops.check import (
+        FIGURES,
+        FINDINGS,
+        expand_models,
+        parse_number,
+        render_junit,
+        render_markdown,
+        render_text,
+        run_checks,
+    )
+
+    budgets = {
+        figure: parse_number(text, f"--max-{figure}")
+        for figure in FIGURES
+        if (text := getattr(args, f"max_{figure}")) is not None
+    }
+    fail_on = [f.strip() for f in args.fail_on.split(",") if f.strip()]
+    for finding in fail_on:
+        if finding not in FINDINGS:
+            raise TfflopsError(f"--fail-on {finding!r}: choose from {', '.join(FINDINGS)}")
+    if args.tolerance and not args.baseline:
+        raise TfflopsError("--tolerance needs --baseline FILE")
+    models = expand_models(args.models)
+    run = run_checks(
+        models,
+        budgets=budgets,
+        baseline=args.baseline,
+        tolerance=args.tolerance,
+        fail_on=fail_on,
+        update_baseline=args.update_baseline,
+        jobs=args.jobs,
+        progress=_progress if sys.stderr.isatty() else None,
+        outputs=args.outputs,
+        input_shapes=dict(parse_shape(s) for s in args.input_shape),
+        convention=args.convention,
+        tfprof=not args.no_tfprof,
+    )
+    if args.summary:
+        write_atomic(args.summary, render_markdown(run), protect=models, option="--summary")
+    if args.junit:
+        write_atomic(args.junit, render_junit(run), protect=models, option="--junit")
+    sys.stdout.write(render_text(run))
+    if args.update_baseline:
+        print(f"wrote {args.baseline}: {len(models)} model(s) updated")
+    return 0 if run.passed else 1
+
+
+def _progress(done: int, total: int, model: str) -> None:
+    """A one-line counter on a terminal's stderr, erased when the last model is done."""
+    line = f"[{done}/{total}] {model}"[:79]
+    sys.stderr.write(f"\r\033[K{line}" + ("\r\033[K" if done == total else ""))
+    sys.stderr.flush()
+
+
+def _add_freeze_parsers(sub) -> None:
+    f = sub.add_parser("freeze", help="variables → constants, pruned to the outputs")
+    f.add_argument("model", help="a GraphDef (.pb, .pbtxt), SavedModel or .meta file")
+    f.add_argument("--outputs", required=True, help="output node names, comma-separated")
+    f.add_argument("-o", "--output", required=True, metavar="OUT.pb", help="the frozen graph")
+    f.add_argument("--checkpoint", metavar="PREFIX", help="read the values from this checkpoint")
+    f.add_argument(
+        "--allow-unsafe-ops",
+        action="store_true",
+        help="run initializers or restore ops even if they hold ops outside the pure list",
+    )
+    f.add_argument(
+        "--lower-control-flow",
+        action="store_true",
+        help="inline function calls and lower v2 If/While to Switch/Merge, so they count",
+    )
+
+    c = sub.add_parser("compare", help="two graphs side by side, and why their counts differ")
+    c.add_argument("before", help="a GraphDef, SavedModel or .meta file")
+    c.add_argument("after", help="a GraphDef, SavedModel or .meta file")
+    c.add_argument("--outputs", help="output node names in both (default: each graph's sinks)")
+    c.add_argument(
+        "--input-shape", action="append", default=[], metavar="NAME=D1,D2,...", help="pin a shape"
+    )
+    c.add_argument("--convention", default="tfprof", choices=CONVENTIONS)
+    c.add_argument("--top", type=int, metavar="N", help="keep the N most changed nodes")
+    c.add_argument("--format", default="table", choices=("table", "json", "markdown"))
+    c.add_argument("-o", "--output", metavar="FILE", help="write the report here (atomically)")
+    c.add_argument("--no-tfprof", action="store_true", help="analytic count only, no TensorFlow")
+
+
+def _freeze(args) -> int:
+    from tfflops.freezer import freeze_model, inputs_of, write_graph_def
+
+    frozen = freeze_model(
+        args.model,
+        args.outputs,
+        args.checkpoint,
+        args.allow_unsafe_ops,
+        args.lower_control_flow,
+    )
+    write_graph_def(args.output, frozen.graph_def, protect=inputs_of(args.model, args.checkpoint))
+    for note in frozen.notes:
+        print(f"tfflops: note: {note}", file=sys.stderr)
+    variables = len(frozen.variables)
+    source = f" from {frozen.values_from}" if frozen.values_from else ""
+    print(
+        f"wrote {args.output}: {len(frozen.graph_def.node)} of {frozen.nodes_before} nodes, "
+        f"{variables} variable(s) frozen{source}; outputs {', '.join(frozen.outputs)}"
+    )
+    return 0
+
+
+def _compare(args) -> int:
+    from tfflops.compare import compare, compare_freeze, render_comparison
+
+    if args.top is not None and args.top < 1:
+        raise TfflopsError(f"--top {args.top}: must be at least 1")
+    options = {
+        "outputs": args.outputs,
+        "input_shapes": dict(parse_shape(s) for s in args.input_shape),
+        "convention": args.convention,
+        "tfprof": not args.no_tfprof,
+    }
+    if args.command == "profile":
+        if args.format not in ("table", "json", "markdown"):
+            raise TfflopsError(f"--compare-freeze: --format {args.format} not available")
+        result = compare_freeze(args.model, **options)
+        protect = [args.model]
+    else:
+        result = compare(args.before, args.after, **options)
+        protect = [args.before, args.after]
+    text = render_comparison(result, args.format, args.top)
+    if args.output:
+        write_atomic(args.output, text, protect=protect)
+    else:
+        sys.stdout.write(text)
+    return 0

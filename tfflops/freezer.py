@@ -1,19 +1,33 @@
-"""The structural freeze: which nodes the outputs need, which only initialize.
+"""The structural freeze: which nodes the outputs need, which only initialize; ``freeze``.
 
-Nothing is executed here. Every node gets one phase:
+Every node gets one phase:
 
 * ``inference`` — the outputs depend on it, through data or control edges;
 * ``init`` — initializers: ``Assign``/``AssignVariableOp`` and what feeds only them
   (``random_normal``'s Mul and Add, ...), and the ``init`` NoOp grouping them;
 * ``other`` — everything else: training, saving, summaries, dead ends.
+
+``freeze`` prunes a graph to its outputs, drops what only trains, saves or initializes,
+and turns the variables into constants (``variables``). Nothing here executes a graph:
+only finding the variables' values does, in ``values``, after ``safety`` vetted it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
+from google.protobuf import text_format
+
+from tfflops import proto
 from tfflops.errors import TfflopsError
+from tfflops.files import write_atomic
 from tfflops.graph import Graph, parse_tensor_name
+from tfflops.loader import load_model
+from tfflops.variables import VARIABLE_OPS, convert_variables, declared_shape, used_functions
 
 INFERENCE, INIT, OTHER = "inference", "init", "other"
 
@@ -101,13 +115,16 @@ def default_outputs(graph: Graph) -> list[str]:
     return sinks
 
 
-def ancestors(graph: Graph, roots: Iterable[str]) -> set[str]:
-    """Every node the roots depend on through data or control edges, roots included."""
+def ancestors(graph: Graph, roots: Iterable[str], avoid: set[str] = frozenset()) -> set[str]:
+    """Every node the roots depend on through data or control edges, roots included.
+
+    The walk does not enter ``avoid``.
+    """
     seen: set[str] = set()
     stack = list(roots)
     while stack:
         name = stack.pop()
-        if name in seen:
+        if name in seen or name in avoid:
             continue
         seen.add(name)
         stack.extend(ref.node for ref in graph.inputs[name])
@@ -129,3 +146,391 @@ def tag_phases(graph: Graph, outputs: list[str]) -> dict[str, str]:
         name: INFERENCE if name in inference else INIT if name in init else OTHER
         for name in graph.nodes
     }
+
+
+# The freeze: prune to the outputs, drop what only trains, saves or initializes, turn the
+# variables into constants. The values come from tfflops.values (which runs TensorFlow);
+# everything here is structural.
+
+_UPDATE_OPS = frozenset(
+    {
+        "Assign",
+        "AssignAdd",
+        "AssignSub",
+        "AssignVariableOp",
+        "AssignAddVariableOp",
+        "AssignSubVariableOp",
+        "CountUpTo",
+        "ResourceCountUpTo",
+    }
+)
+_SAVE_RESTORE_OPS = frozenset(
+    {"Save", "SaveV2", "SaveSlices", "Restore", "RestoreV2", "RestoreSlice", "MergeV2Checkpoints"}
+)
+_INIT_CHECK_OPS = frozenset({"VarIsInitializedOp", "IsVariableInitialized"})
+# An Identity next to these holds a control-flow frame or branch together: kept.
+_CONTROL_FLOW_OPS = frozenset(
+    {
+        "Switch",
+        "RefSwitch",
+        "_SwitchN",
+        "Merge",
+        "RefMerge",
+        "Enter",
+        "RefEnter",
+        "Exit",
+        "RefExit",
+        "NextIteration",
+        "RefNextIteration",
+        "LoopCond",
+        "ControlTrigger",
+    }
+)
+
+
+class FreezeWarning(UserWarning):
+    """Something the freeze changed that the user should know (``tfflops.freeze``)."""
+
+
+def is_update_op(op: str) -> bool:
+    """Assign*, Apply*, Scatter*, CountUpTo: ops that write a variable."""
+    return op in _UPDATE_OPS or is_training_op(op) or op.startswith(("Scatter", "ResourceScatter"))
+
+
+def is_training_only(op: str) -> bool:
+    """Updates, save/restore, summaries and initialization checks: gone from a frozen graph."""
+    return is_update_op(op) or op in _SAVE_RESTORE_OPS or op in _INIT_CHECK_OPS or "Summary" in op
+
+
+@dataclass
+class FreezePlan:
+    """What the freeze keeps: the nodes, the variables among them, and why (``notes``)."""
+
+    graph: Graph
+    outputs: list[str]
+    keep: set[str]
+    variables: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+def plan_freeze(graph: Graph, outputs: Iterable[str]) -> FreezePlan:
+    """The nodes the outputs need over data and control edges, minus training-only ones.
+
+    A training-only node (see ``is_training_only``) that only a control edge keeps alive
+    is dropped with the edge, and so is what only it needed; one whose value an output
+    needs is a TfflopsError — freezing would change what the graph computes.
+    """
+    names = resolve_outputs(graph, outputs)
+    for name in names:
+        op = graph.nodes[name].op
+        if is_training_only(op):
+            raise TfflopsError(
+                f"--outputs {name}: {op} updates, saves or checks variables; "
+                "a frozen graph has none"
+            )
+    reachable = ancestors(graph, names)
+    by_data = data_ancestors(graph, names)
+    stripped = {name for name in reachable if is_training_only(graph.nodes[name].op)}
+    stack = sorted(stripped)
+    while stack:
+        name = stack.pop()
+        for reader in graph.consumers[name]:
+            if reader not in reachable or reader in stripped:
+                continue
+            if not any(ref.node == name for ref in graph.inputs[reader]):
+                continue  # a control edge: dropped with the node
+            if reader in by_data:
+                raise TfflopsError(
+                    f"{graph.source}: node {reader!r} reads the result of {name!r} "
+                    f"({graph.nodes[name].op}), which updates, saves or checks a variable; "
+                    "it cannot be frozen"
+                )
+            stripped.add(reader)  # only a control edge keeps it: it goes too
+            stack.append(reader)
+    keep = ancestors(graph, names, avoid=stripped)
+    variables = [n for n in graph.nodes if n in keep and graph.nodes[n].op in VARIABLE_OPS]
+    plan = FreezePlan(graph, names, keep, variables)
+    control_only = reachable - by_data
+    if control_only:
+        plan.notes.append(_control_edge_note(graph, by_data, control_only, keep))
+    return plan
+
+
+def data_ancestors(graph: Graph, roots: Iterable[str]) -> set[str]:
+    """Every node whose value the roots depend on (data edges only), roots included."""
+    seen: set[str] = set()
+    stack = list(roots)
+    while stack:
+        name = stack.pop()
+        if name not in seen:
+            seen.add(name)
+            stack.extend(ref.node for ref in graph.inputs[name])
+    return seen
+
+
+def _control_edge_note(
+    graph: Graph, by_data: set[str], control_only: set[str], keep: set[str]
+) -> str:
+    edges = sorted(
+        f"{reader} ← ^{name}"
+        for reader in by_data
+        for name in graph.control_inputs[reader]
+        if name in control_only
+    )
+    removed = sorted(control_only - keep)
+    updates = [n for n in removed if is_training_only(graph.nodes[n].op)]
+    kept = sorted(control_only & keep)
+
+    def some(names: list[str]) -> str:
+        shown = ", ".join(f"{n} ({graph.nodes[n].op})" for n in names[:3])
+        return shown + (f", … {len(names) - 3} more" if len(names) > 3 else "")
+
+    parts = [
+        f"control edge(s) {', '.join(edges[:3])}{' …' if len(edges) > 3 else ''} keep "
+        f"{len(control_only)} node(s) alive that no output value needs"
+    ]
+    if removed:
+        others = len(removed) - len(updates)
+        tail = f" and {others} node(s) only they needed" if others else ""
+        parts.append(f"removed {len(updates)} training-only node(s): {some(updates)}{tail}")
+    if kept:
+        parts.append(f"kept {len(kept)}: {some(kept)}")
+    return "; ".join(parts)
+
+
+def apply_freeze(plan: FreezePlan, values: dict[str, proto.TensorProto]) -> proto.GraphDef:
+    """The frozen GraphDef: the plan's nodes, its variables replaced by ``values``.
+
+    Then ``Identity`` nodes are bypassed where that is safe (never an output, nor one next
+    to a control-flow op or with control edges), dangling colocation constraints are
+    dropped, and the function library keeps only what the graph calls.
+    """
+    missing = [name for name in plan.variables if name not in values]
+    if missing:
+        raise TfflopsError(f"{plan.graph.source}: no value for variable {missing[0]!r}")
+    out = extract_subgraph(plan.graph.graph_def, plan.keep)
+    convert_variables(out, {name: values[name] for name in plan.variables}, plan.graph.source)
+    bypass_identities(out, protected=set(plan.outputs))
+    _drop_dangling_colocation(out)
+    used = used_functions(out)
+    functions = [f for f in out.library.function if f.signature.name in used]
+    gradients = [g for g in out.library.gradient if g.function_name in used]
+    out.ClearField("library")
+    if functions:
+        out.library.function.extend(functions)
+        out.library.gradient.extend(gradients)
+    return out
+
+
+def extract_subgraph(graph_def: proto.GraphDef, names: set[str]) -> proto.GraphDef:
+    """The nodes in ``names``, in order, with the library; edges and colocations to others cut.
+
+    A data input from outside ``names`` is the caller's mistake; control inputs to nodes
+    left out are dropped.
+    """
+    out = proto.GraphDef()
+    out.versions.CopyFrom(graph_def.versions)
+    out.library.CopyFrom(graph_def.library)
+    for node in graph_def.node:
+        if node.name not in names:
+            continue
+        new = out.node.add()
+        new.CopyFrom(node)
+        inputs = [raw for raw in node.input if not raw.startswith("^") or raw[1:] in names]
+        if len(inputs) != len(node.input):
+            del new.input[:]
+            new.input.extend(inputs)
+    _drop_dangling_colocation(out)
+    return out
+
+
+def bypass_identities(graph_def: proto.GraphDef, protected: set[str]) -> int:
+    """Remove ``Identity`` nodes whose readers can read their input instead; how many.
+
+    Kept: ``protected`` nodes, an Identity with control inputs or control readers, and
+    one that reads or feeds a control-flow op (``cond/switch_t`` makes a branch's
+    constants dead through a control edge; a loop's Identity nodes hold its frame).
+    """
+    nodes = {n.name: n for n in graph_def.node}
+    control_readers = {raw[1:] for n in graph_def.node for raw in n.input if raw.startswith("^")}
+    data_readers: dict[str, set[str]] = {}
+    for node in graph_def.node:
+        for raw in node.input:
+            if not raw.startswith("^"):
+                data_readers.setdefault(parse_tensor_name(raw).node, set()).add(node.op)
+
+    def removable(node: proto.NodeDef) -> bool:
+        if node.op != "Identity" or node.name in protected or node.name in control_readers:
+            return False
+        if len(node.input) != 1 or node.input[0].startswith("^"):
+            return False
+        source = nodes.get(parse_tensor_name(node.input[0]).node)
+        return (
+            source is not None
+            and source.op not in _CONTROL_FLOW_OPS
+            and not data_readers.get(node.name, set()) & _CONTROL_FLOW_OPS
+        )
+
+    bypassed = {name for name, node in nodes.items() if removable(node)}
+
+    def resolve(raw: str) -> str:
+        ref = parse_tensor_name(raw)
+        while ref.index == 0 and ref.node in bypassed:
+            raw = nodes[ref.node].input[0]
+            ref = parse_tensor_name(raw)
+        return raw
+
+    for node in graph_def.node:
+        for i, raw in enumerate(node.input):
+            if not raw.startswith("^"):
+                node.input[i] = resolve(raw)
+    for i in reversed(range(len(graph_def.node))):
+        if graph_def.node[i].name in bypassed:
+            del graph_def.node[i]
+    return len(bypassed)
+
+
+def _drop_dangling_colocation(graph_def: proto.GraphDef) -> None:
+    """``_class: loc:@x`` with ``x`` gone fails TensorFlow's import: drop those entries."""
+    names = {n.name for n in graph_def.node}
+    for node in graph_def.node:
+        if "_class" not in node.attr:
+            continue
+        entries = list(node.attr["_class"].list.s)
+        keep = [s for s in entries if not s.startswith(b"loc:@") or s[5:].decode() in names]
+        if len(keep) == len(entries):
+            continue
+        if keep:
+            del node.attr["_class"].list.s[:]
+            node.attr["_class"].list.s.extend(keep)
+        else:
+            del node.attr["_class"]
+
+
+def placeholder_values(plan: FreezePlan) -> dict[str, proto.TensorProto]:
+    """Zero-filled stand-ins of each variable's declared shape, for counting a freeze.
+
+    FLOPs depend on shapes, not values, so ``profile --compare-freeze`` freezes with these
+    and executes nothing. A variable without a fully declared shape is a TfflopsError.
+    """
+    values = {}
+    for name in plan.variables:
+        node = plan.graph.nodes[name]
+        shape = declared_shape(node)
+        if shape is None or None in shape:
+            raise TfflopsError(
+                f"{plan.graph.source}: variable {name!r} has no declared shape; "
+                "freeze it with `tfflops freeze` to count the frozen graph"
+            )
+        tensor = proto.TensorProto(dtype=node.attr["dtype"].type)
+        for d in shape:
+            tensor.tensor_shape.dim.add(size=d)
+        values[name] = tensor
+    return values
+
+
+@dataclass
+class Frozen:
+    """A frozen graph and its story: what was kept, where the values came from."""
+
+    graph_def: proto.GraphDef
+    source: str
+    outputs: list[str]
+    variables: list[str]
+    nodes_before: int
+    values_from: str | None
+    notes: list[str]
+
+
+def freeze_model(
+    model: str | os.PathLike | proto.GraphDef,
+    outputs: Sequence[str] | str,
+    checkpoint: str | os.PathLike | None = None,
+    allow_unsafe_ops: bool = False,
+    lower_control_flow: bool = False,
+) -> Frozen:
+    """``freeze`` without writing; the notes say what happened (the CLI prints them)."""
+    if isinstance(model, proto.GraphDef):
+        graph_def, kind, path, source = model, "GraphDef", None, "<GraphDef>"
+    else:
+        path, source = Path(model), str(model)
+        graph_def, kind = load_model(path)
+    if isinstance(outputs, str):
+        outputs = outputs.split(",")
+    if not outputs:
+        raise TfflopsError("--outputs: name the output nodes to freeze to (e.g. --outputs logits)")
+    graph = Graph(graph_def, source)
+    plan = plan_freeze(graph, outputs)
+    notes = list(plan.notes)
+    values, values_from = {}, None
+    if plan.variables:
+        from tfflops.values import read_values
+
+        values, values_from, value_notes = read_values(
+            graph,
+            plan.variables,
+            path=path,
+            kind=kind,
+            checkpoint=checkpoint,
+            allow_unsafe_ops=allow_unsafe_ops,
+        )
+        notes.extend(value_notes)
+    elif checkpoint is not None:
+        notes.append(f"--checkpoint {checkpoint}: not read, the outputs read no variable")
+    frozen = apply_freeze(plan, values)
+    if lower_control_flow:
+        from tfflops.lowering import lower_control_flow as lower
+        from tfflops.lowering import needs_lowering
+
+        if needs_lowering(frozen):
+            frozen = lower(frozen, plan.outputs, source)
+            notes.append("function calls inlined and If/While lowered to Switch/Merge")
+    return Frozen(
+        frozen, source, plan.outputs, plan.variables, len(graph_def.node), values_from, notes
+    )
+
+
+def freeze(
+    model: str | os.PathLike | proto.GraphDef,
+    outputs: Sequence[str] | str,
+    output_path: str | os.PathLike | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    allow_unsafe_ops: bool = False,
+    lower_control_flow: bool = False,
+) -> proto.GraphDef:
+    """Freeze ``model`` to ``outputs``: every variable they read becomes a Const of its value.
+
+    The values come from ``checkpoint`` (a checkpoint prefix) if given, else from a
+    SavedModel's variables, else from running the graph's initializers — after checking
+    that they hold only pure ops (``allow_unsafe_ops=True`` skips that check). Training,
+    saving and summary nodes are dropped. ``lower_control_flow=True`` inlines function
+    calls and lowers v2 If/While to Switch/Merge (TensorFlow's grappler), so that what
+    they compute counts. ``output_path`` (``.pbtxt``: text format) is written atomically
+    and never over the model. Notes come as FreezeWarning warnings.
+    """
+    frozen = freeze_model(model, outputs, checkpoint, allow_unsafe_ops, lower_control_flow)
+    for note in frozen.notes:
+        warnings.warn(note, FreezeWarning, stacklevel=2)
+    if output_path is not None:
+        write_graph_def(output_path, frozen.graph_def, protect=inputs_of(model, checkpoint))
+    return frozen.graph_def
+
+
+def write_graph_def(path, graph_def: proto.GraphDef, protect: Iterable = ()) -> None:
+    """Binary GraphDef, or text format for a ``.pbtxt``, written atomically."""
+    if str(path).endswith((".pbtxt", ".txt")):
+        data = text_format.MessageToString(graph_def).encode()
+    else:
+        data = graph_def.SerializeToString(deterministic=True)
+    write_atomic(path, data, protect=list(protect))
+
+
+def inputs_of(model, checkpoint=None) -> list[str]:
+    """The files a freeze reads, which its output must never overwrite."""
+    if isinstance(model, proto.GraphDef):
+        inputs = []
+    else:
+        inputs = [str(model), str(Path(model) / "saved_model.pb")]
+    if checkpoint is not None:
+        inputs += [f"{checkpoint}.index", f"{checkpoint}.meta"]
+    return inputs

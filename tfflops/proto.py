@@ -156,7 +156,9 @@ _MESSAGES: dict[str, list[tuple[str, int, str, str]]] = {
         ("node_def", 3, "NodeDef", "repeated"),
         ("ret", 4, "map<string,string>", "repeated"),
         ("control_ret", 6, "map<string,string>", "repeated"),
+        ("arg_attr", 7, "map<uint32,ArgAttrs>", "repeated"),
     ],
+    "ArgAttrs": [("attr", 1, "map<string,AttrValue>", "repeated")],
     "GradientDef": [
         ("function_name", 1, "string", "optional"),
         ("gradient_func", 2, "string", "optional"),

@@ -1,16 +1,18 @@
-"""Profile → text: table, json, csv, markdown."""
+"""Profile → text: table, json, csv, markdown, html."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import textwrap
 from collections import defaultdict
 
 from tfflops.freezer import INFERENCE
 from tfflops.profiler import NODE_COLUMNS, Profile
 
-FORMATS = ("table", "json", "csv", "markdown")
+FORMATS = ("table", "json", "csv", "markdown", "html")
+WIDTH = 80  # the table fits an 80-column terminal
 GROUPINGS = ("node", "op", "scope")
 
 _UNIT = {"macs": "MACs"}
@@ -39,6 +41,10 @@ def render(p: Profile, fmt: str = "table", by: str | None = None, top: int | Non
         return _csv(p, by or "node", top)
     if fmt == "markdown":
         return _markdown(p, by or "op", top)
+    if fmt == "html":
+        from tfflops.html_report import render_html
+
+        return render_html(p)
     return _table(p, by, top)
 
 
@@ -94,7 +100,8 @@ def _csv(p: Profile, by: str, top: int | None) -> str:
     return out.getvalue()
 
 
-def _totals_lines(p: Profile) -> list[tuple[str, str]]:
+def totals_lines(p: Profile) -> list[tuple[str, str]]:
+    """(label, value) pairs of the totals, every label naming its unit."""
     t = p.totals
     u = unit(p.convention)
     lines = [
@@ -124,9 +131,9 @@ def _num(n: int) -> str:
 def _table(p: Profile, by: str | None, top: int | None) -> str:
     top = 10 if top is None else top
     u = unit(p.convention)
-    out = [f"{p.model}  →  {', '.join(p.outputs)}   [convention: {p.convention}]", ""]
-    width = max(len(k) for k, _ in _totals_lines(p))
-    out += [f"  {k:<{width}}  {v}" for k, v in _totals_lines(p)]
+    out = [_header(p), ""]
+    width = max(len(k) for k, _ in totals_lines(p))
+    out += [f"  {k:<{width}}  {v}" for k, v in totals_lines(p)]
     groupings = [by] if by else ["op", "node"]
     for grouping in groupings:
         rows = [
@@ -135,8 +142,25 @@ def _table(p: Profile, by: str | None, top: int | None) -> str:
         rows = _sorted(rows, None if grouping == "op" and not by else top)
         out += ["", _grid(rows, grouping, u, p.totals["flops"])]
     if p.notes:
-        out += ["", "notes:"] + [f"  - {n}" for n in p.notes]
+        out += ["", "notes:"] + [
+            textwrap.fill(n, WIDTH, initial_indent="  - ", subsequent_indent="    ")
+            for n in p.notes
+        ]
     return "\n".join(out) + "\n"
+
+
+def _header(p: Profile) -> str:
+    """'MODEL  →  OUTPUTS   [convention: C]' in WIDTH columns, the convention always shown."""
+    tail = f"   [convention: {p.convention}]"
+    room = WIDTH - len(tail) - 5  # for the model and the outputs
+    outputs = ", ".join(p.outputs)
+    more = f" (+{len(p.outputs) - 1} more)" if len(p.outputs) > 1 else ""
+    if more and len(p.model) + len(outputs) > room:
+        outputs = p.outputs[0] + more
+    model = _clip(p.model, max(room - len(outputs), min(len(p.model), room // 2)))
+    if len(model) + len(outputs) > room:  # names keep their end, as in the grid
+        outputs = _clip(p.outputs[0], room - len(model) - len(more)) + more
+    return f"{model}  →  {outputs}{tail}"
 
 
 def _grid(rows: list[dict], by: str, u: str, total: int) -> str:
@@ -148,7 +172,7 @@ def _grid(rows: list[dict], by: str, u: str, total: int) -> str:
         second = r["op"] if by == "node" else str(r["count"])
         body.append(
             [
-                _clip(r["name"], 34),
+                r["name"],
                 second,
                 humanize(r["flops"]),
                 share,
@@ -159,6 +183,14 @@ def _grid(rows: list[dict], by: str, u: str, total: int) -> str:
     widths = [
         max(len(c), *(len(b[i]) for b in body)) if body else len(c) for i, c in enumerate(cols)
     ]
+    # Long names give way first (kept: their end), then long op types (kept: their start).
+    excess = sum(widths) + 2 * (len(widths) - 1) - WIDTH
+    for i, least, clip in ((0, 16, _clip), (1, 10, _clip_end)):
+        cut = min(max(excess, 0), max(widths[i] - least, 0))
+        widths[i] -= cut
+        excess -= cut
+        for b in body:
+            b[i] = clip(b[i], widths[i])
     lines = [
         "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cols, widths)))
     ]
@@ -176,6 +208,10 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else "…" + text[-(width - 1) :]
 
 
+def _clip_end(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _markdown(p: Profile, by: str, top: int | None) -> str:
     u = unit(p.convention)
     out = [
@@ -184,7 +220,7 @@ def _markdown(p: Profile, by: str, top: int | None) -> str:
         f"Outputs: `{', '.join(p.outputs)}` · convention: `{p.convention}`",
         "",
     ]
-    out += ["| figure | value |", "|---|---:|"] + [f"| {k} | {v} |" for k, v in _totals_lines(p)]
+    out += ["| figure | value |", "|---|---:|"] + [f"| {k} | {v} |" for k, v in totals_lines(p)]
     head = {"node": "node", "op": "op type", "scope": "scope"}[by]
     out += [
         "",

@@ -1,0 +1,58 @@
+"""v2 control flow → v1: ``If``/``While`` and function calls inlined as ``Switch``/``Merge``.
+
+tf.profiler and the analytic counter see top-level nodes only, so a frozen ``tf.cond`` or
+``tf.while_loop`` of TensorFlow 2 counts nothing inside its functions. TensorFlow's own
+grappler function optimizer (the pass behind ``convert_variables_to_constants_v2``)
+inlines the functions and lowers If/While to Switch/Merge/Enter/Exit; after it both
+branches, and a loop body once, count. It rewrites the graph; it executes nothing.
+"""
+
+from __future__ import annotations
+
+from tfflops import proto
+from tfflops.errors import TfflopsError
+from tfflops.tfprof import import_tensorflow
+
+FUNCTIONAL_OPS = frozenset(
+    {
+        "If",
+        "StatelessIf",
+        "While",
+        "StatelessWhile",
+        "Case",
+        "StatelessCase",
+        "PartitionedCall",
+        "StatefulPartitionedCall",
+    }
+)
+
+
+def needs_lowering(graph_def: proto.GraphDef) -> bool:
+    """Whether the graph calls a function (control flow or a plain call) at its top level."""
+    library = {f.signature.name for f in graph_def.library.function}
+    return any(n.op in FUNCTIONAL_OPS or n.op in library for n in graph_def.node)
+
+
+def lower_control_flow(
+    graph_def: proto.GraphDef, outputs: list[str], source: str = "<graph>"
+) -> proto.GraphDef:
+    """``graph_def`` with its function calls inlined and control flow lowered; outputs kept."""
+    tf = import_tensorflow()
+    from tensorflow.core.protobuf import config_pb2, meta_graph_pb2
+    from tensorflow.python.grappler import tf_optimizer
+
+    meta_graph = meta_graph_pb2.MetaGraphDef()
+    meta_graph.graph_def.ParseFromString(graph_def.SerializeToString())
+    fetch = meta_graph_pb2.CollectionDef()
+    fetch.node_list.value.extend(f"{name}:0" for name in outputs)
+    meta_graph.collection_def["train_op"].CopyFrom(fetch)  # grappler keeps what this names
+    config = config_pb2.ConfigProto()
+    rewrite = config.graph_options.rewrite_options
+    rewrite.min_graph_nodes = -1  # small graphs too
+    rewrite.optimizers.append("function")
+    try:
+        lowered = tf_optimizer.OptimizeGraph(config, meta_graph)
+    except (ValueError, tf.errors.OpError) as e:
+        message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise TfflopsError(f"{source}: lowering the control flow failed: {message}") from None
+    return proto.GraphDef.FromString(lowered.SerializeToString())
