@@ -47,6 +47,7 @@ from tfflops.freezer import (
 from tfflops.graph import Graph
 from tfflops.loader import load_model
 from tfflops.profiler import Profile, profile
+from tfflops.report import clip, text_grid, unit
 from tfflops.safety import CALL_OPS
 from tfflops.variables import VARIABLE_OPS
 
@@ -572,12 +573,8 @@ def render_comparison(c: Comparison, fmt: str = "table", top: int | None = None)
     raise TfflopsError(f"--format {fmt}: a comparison is written as {', '.join(FORMATS)}")
 
 
-def _unit(convention: str) -> str:
-    return "MACs" if convention == "macs" else "FLOPs"
-
-
 def _totals_rows(c: Comparison) -> list[tuple[str, str, str, str]]:
-    u = _unit(c.convention)
+    u = unit(c.convention)
     names = {
         "flops": f"{u} ({c.convention})",
         "graph_flops": f"all-phase {u}",
@@ -604,7 +601,7 @@ def _signed(value: int | None) -> str:
 def _headline(c: Comparison) -> str:
     graph = c.totals["graph_flops"]
     return (
-        f"all-phase {_unit(c.convention)} {graph['before']:,} → {graph['after']:,} "
+        f"all-phase {unit(c.convention)} {graph['before']:,} → {graph['after']:,} "
         f"({_signed(graph['difference'])}), by cause:"
     )
 
@@ -634,12 +631,12 @@ def _changed_ops(c: Comparison) -> list[dict]:
 
 
 def _table(c: Comparison, top: int) -> str:
-    u = _unit(c.convention)
+    u = unit(c.convention)
     out = [
         f"{c.before.model}  →  {c.after.model}   [convention: {c.convention}]",
         f"outputs: {', '.join(c.before.outputs)}  →  {', '.join(c.after.outputs)}",
         "",
-        _grid(["", "before", "after", "difference"], _totals_rows(c), "lrrr", "  "),
+        text_grid(["", "before", "after", "difference"], _totals_rows(c), "lrrr", "  "),
         "",
         _headline(c),
     ]
@@ -651,7 +648,7 @@ def _table(c: Comparison, top: int) -> str:
             (x["label"], str(len(x["nodes"])), _signed(x["flops"]), _signed(x["tfprof_flops"]))
             for x in causes
         ]
-        lines = _grid(["cause", "nodes", u, "tf.profiler"], rows, "lrrr", "  ").splitlines()
+        lines = text_grid(["cause", "nodes", u, "tf.profiler"], rows, "lrrr", "  ").splitlines()
         out += lines[:2]
         for line, cause in zip(lines[2:], causes, strict=True):
             out.append(line)  # each cause's details go under its row
@@ -668,12 +665,12 @@ def _table(c: Comparison, top: int) -> str:
             )
             for r in ops
         ]
-        out += ["", _grid(["op type", "n", "before", "after", "difference"], rows, "llrrr")]
+        out += ["", text_grid(["op type", "n", "before", "after", "difference"], rows, "llrrr")]
     changed = _changed_nodes(c)
     if changed:
         rows = [
             (
-                _clip(_node_name(n), 48),
+                clip(_node_name(n), 48),
                 _op_change(n),
                 _n(n.flops_before),
                 _n(n.flops_after),
@@ -683,7 +680,7 @@ def _table(c: Comparison, top: int) -> str:
             for n in changed[:top]
         ]
         head = ["node", "op", "before", "after", "difference", "cause"]
-        out += ["", _grid(head, rows, "llrrrl")]
+        out += ["", text_grid(head, rows, "llrrrl")]
         if len(changed) > top:
             out.append(f"… {len(changed) - top} more node(s) changed (--top N, --format json)")
     for side in ("before", "after"):
@@ -696,27 +693,8 @@ def _table(c: Comparison, top: int) -> str:
     return "\n".join(out) + "\n"
 
 
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else "…" + text[-(width - 1) :]
-
-
-def _grid(head: list[str], rows: list[tuple], align: str, indent: str = "") -> str:
-    """A text table; ``align`` has an ``l`` or ``r`` per column."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
-
-    def line(cells) -> str:
-        padded = (
-            cell.ljust(w) if a == "l" else cell.rjust(w)
-            for cell, w, a in zip(cells, widths, align, strict=True)
-        )
-        return (indent + "  ".join(padded)).rstrip()
-
-    rule = indent + "  ".join("-" * w for w in widths)
-    return "\n".join([line(head), rule, *(line(r) for r in rows)])
-
-
 def _markdown(c: Comparison, top: int | None) -> str:
-    u = _unit(c.convention)
+    u = unit(c.convention)
     out = [
         f"# {c.before.model} → {c.after.model}",
         "",

@@ -157,9 +157,9 @@ def _header(p: Profile) -> str:
     more = f" (+{len(p.outputs) - 1} more)" if len(p.outputs) > 1 else ""
     if more and len(p.model) + len(outputs) > room:
         outputs = p.outputs[0] + more
-    model = _clip(p.model, max(room - len(outputs), min(len(p.model), room // 2)))
+    model = clip(p.model, max(room - len(outputs), min(len(p.model), room // 2)))
     if len(model) + len(outputs) > room:  # names keep their end, as in the grid
-        outputs = _clip(p.outputs[0], room - len(model) - len(more)) + more
+        outputs = clip(p.outputs[0], room - len(model) - len(more)) + more
     return f"{model}  →  {outputs}{tail}"
 
 
@@ -185,26 +185,32 @@ def _grid(rows: list[dict], by: str, u: str, total: int) -> str:
     ]
     # Long names give way first (kept: their end), then long op types (kept: their start).
     excess = sum(widths) + 2 * (len(widths) - 1) - WIDTH
-    for i, least, clip in ((0, 16, _clip), (1, 10, _clip_end)):
+    for i, least, shorten in ((0, 16, clip), (1, 10, _clip_end)):
         cut = min(max(excess, 0), max(widths[i] - least, 0))
         widths[i] -= cut
         excess -= cut
         for b in body:
-            b[i] = clip(b[i], widths[i])
-    lines = [
-        "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cols, widths)))
-    ]
-    lines.append("  ".join("-" * w for w in widths))
-    for b in body:
-        lines.append(
-            "  ".join(
-                c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(b, widths))
-            )
+            b[i] = shorten(b[i], widths[i])
+    return text_grid(cols, body, "llrrrr")
+
+
+def text_grid(head: list[str], rows: list, align: str, indent: str = "") -> str:
+    """A text table: a header, a rule, the rows; ``align`` has an ``l`` or ``r`` per column."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+
+    def line(cells) -> str:
+        padded = (
+            cell.ljust(w) if a == "l" else cell.rjust(w)
+            for cell, w, a in zip(cells, widths, align, strict=True)
         )
-    return "\n".join(lines)
+        return (indent + "  ".join(padded)).rstrip()
+
+    rule = indent + "  ".join("-" * w for w in widths)
+    return "\n".join([line(head), rule, *(line(r) for r in rows)])
 
 
-def _clip(text: str, width: int) -> str:
+def clip(text: str, width: int) -> str:
+    """Keep the end of a long name (the part that tells nodes apart): '…conv1/BiasAdd'."""
     return text if len(text) <= width else "…" + text[-(width - 1) :]
 
 
