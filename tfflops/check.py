@@ -79,7 +79,9 @@ def expand_models(args: Sequence[str]) -> list[str]:
     found: list[str] = []
     for arg in args:
         path = Path(arg)
-        if path.is_dir():
+        if path.is_dir() and (path / "saved_model.pb").is_file():
+            found.append(arg)  # a SavedModel: one model, whatever else its directory holds
+        elif path.is_dir():
             files = sorted(
                 str(p) for p in path.iterdir() if p.suffix in MODEL_SUFFIXES and p.is_file()
             )
@@ -174,11 +176,21 @@ def measure(
     input_shapes: Mapping[str, Sequence[int | None]] | None = None,
     convention: str = "tfprof",
     tfprof: bool = True,
+    signature: str | None = None,
+    tag_set: str | None = None,
 ) -> Measurement:
     """Profile one model and keep only what ``check`` compares (small, picklable)."""
     from tfflops.profiler import profile
 
-    p = profile(model, outputs, dict(input_shapes or {}), convention, tfprof)
+    p = profile(
+        model,
+        outputs,
+        dict(input_shapes or {}),
+        convention,
+        tfprof,
+        signature=signature,
+        tag_set=tag_set,
+    )
     return measurement_of(p)
 
 
@@ -514,6 +526,8 @@ def run_checks(
     input_shapes: Mapping[str, Sequence[int | None]] | None = None,
     convention: str = "tfprof",
     tfprof: bool = True,
+    signature: str | None = None,
+    tag_set: str | None = None,
 ) -> CheckRun:
     """Measure ``models`` and check them; with ``update_baseline``, (re)write the baseline
     instead of comparing with it. Usage errors raise TfflopsError before anything runs."""
@@ -549,6 +563,8 @@ def run_checks(
         input_shapes=input_shapes,
         convention=convention,
         tfprof=tfprof,
+        signature=signature,
+        tag_set=tag_set,
     )
     if update_baseline:
         write_baseline(baseline, measurements, keys, convention, protect=models)

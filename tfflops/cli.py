@@ -37,6 +37,23 @@ def parse_shape(text: str) -> tuple[str, list[int | None]]:
     return name.strip(), shape
 
 
+_MODEL_HELP = "a GraphDef (.pb, .pbtxt), SavedModel directory, .meta, .keras or .h5 file"
+
+
+def _add_format_options(parser) -> None:
+    parser.add_argument(
+        "--signature",
+        metavar="NAME",
+        help="a SavedModel's signature (default: serving_default, else its only one)",
+    )
+    parser.add_argument(
+        "--tag-set",
+        metavar="TAGS",
+        help="a SavedModel's MetaGraph by its tags, e.g. serve or serve,gpu "
+        "(default: the one tagged serve, else the first)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tfflops", description=__doc__.splitlines()[0])
     from tfflops import __version__
@@ -45,8 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("profile", help="count FLOPs, params and bytes; cross-check tf.profiler")
-    p.add_argument("model", help="a GraphDef file (.pb or .pbtxt)")
-    p.add_argument("--outputs", help="output node names, comma-separated (default: the sinks)")
+    p.add_argument("model", help=_MODEL_HELP)
+    p.add_argument(
+        "--outputs",
+        help="output node names, comma-separated (default: the signature's, else the sinks)",
+    )
+    _add_format_options(p)
     p.add_argument(
         "--input-shape",
         action="append",
@@ -77,8 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("ops", help="list the supported ops and their formulas")
 
     i = sub.add_parser("inspect", help="what a model holds: inputs, outputs, variables, ops")
-    i.add_argument("model", help="a GraphDef (.pb, .pbtxt), SavedModel or .meta file")
+    i.add_argument("model", help=_MODEL_HELP)
     i.add_argument("--format", default="table", choices=("table", "json"))
+    _add_format_options(i)
     return parser
 
 
@@ -120,6 +142,8 @@ def _profile(args) -> int:
         input_shapes=input_shapes,
         convention=args.convention,
         tfprof=not args.no_tfprof,
+        signature=args.signature,
+        tag_set=args.tag_set,
     )
     text = render(result, args.format, args.by, args.top)
     if args.output:
@@ -134,7 +158,7 @@ def _inspect(args) -> int:
 
     from tfflops.summary import inspect_model, render_summary
 
-    summary = inspect_model(args.model)
+    summary = inspect_model(args.model, signature=args.signature, tag_set=args.tag_set)
     if args.format == "json":
         sys.stdout.write(json.dumps(summary, indent=1) + "\n")
     else:
@@ -191,12 +215,16 @@ def _add_check_parser(sub) -> None:
     c.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes")
     c.add_argument("--summary", metavar="FILE", help="write a Markdown summary here")
     c.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
-    c.add_argument("--outputs", help="output node names, comma-separated (default: the sinks)")
+    c.add_argument(
+        "--outputs",
+        help="output node names, comma-separated (default: the signature's, else the sinks)",
+    )
     c.add_argument(
         "--input-shape", action="append", default=[], metavar="NAME=D1,D2,...", help="pin a shape"
     )
     c.add_argument("--convention", default="tfprof", choices=CONVENTIONS)
     c.add_argument("--no-tfprof", action="store_true", help="analytic count only, no TensorFlow")
+    _add_format_options(c)
 
 
 def _check(args) -> int:
@@ -236,6 +264,8 @@ def _check(args) -> int:
         input_shapes=dict(parse_shape(s) for s in args.input_shape),
         convention=args.convention,
         tfprof=not args.no_tfprof,
+        signature=args.signature,
+        tag_set=args.tag_set,
     )
     if args.summary:
         write_atomic(args.summary, render_markdown(run), protect=models, option="--summary")
@@ -256,10 +286,25 @@ def _progress(done: int, total: int, model: str) -> None:
 
 def _add_freeze_parsers(sub) -> None:
     f = sub.add_parser("freeze", help="variables → constants, pruned to the outputs")
-    f.add_argument("model", help="a GraphDef (.pb, .pbtxt), SavedModel or .meta file")
-    f.add_argument("--outputs", required=True, help="output node names, comma-separated")
+    f.add_argument("model", help=_MODEL_HELP)
+    f.add_argument(
+        "--outputs",
+        help="output node names, comma-separated (default: a SavedModel's or Keras model's)",
+    )
     f.add_argument("-o", "--output", required=True, metavar="OUT.pb", help="the frozen graph")
-    f.add_argument("--checkpoint", metavar="PREFIX", help="read the values from this checkpoint")
+    f.add_argument(
+        "--checkpoint",
+        metavar="PREFIX",
+        help="read the values from this checkpoint (default for a .meta: the prefix beside it)",
+    )
+    _add_format_options(f)
+    f.add_argument(
+        "--input-shape",
+        action="append",
+        default=[],
+        metavar="NAME=D1,D2,...",
+        help="the shape a Keras model is traced at (default: batch 1)",
+    )
     f.add_argument(
         "--allow-unsafe-ops",
         action="store_true",
@@ -294,6 +339,9 @@ def _freeze(args) -> int:
         args.checkpoint,
         args.allow_unsafe_ops,
         args.lower_control_flow,
+        signature=args.signature,
+        tag_set=args.tag_set,
+        input_shapes=dict(parse_shape(s) for s in args.input_shape),
     )
     write_graph_def(args.output, frozen.graph_def, protect=inputs_of(args.model, args.checkpoint))
     for note in frozen.notes:

@@ -1,11 +1,22 @@
-"""The graph walker of the analytic counter: a Cost, params and bytes for every node."""
+"""The graph walker of the analytic counter: a Cost, params and bytes for every node.
+
+A node that calls functions (If, While, Case, PartitionedCall, ...) is counted from the
+bodies the shape inference analysed (``ShapeResult.calls``): its Cost sums their nodes'
+(recursively; If/Case every branch, While cond + body once), its bytes theirs, and the
+parameter Consts inside count on it. Its ``tfprof`` figure stays 0 — tf.profiler never
+looks inside a function — and ``body_tfprof`` keeps what tf.profiler counts for the bodies
+once the graph is lowered. Inner nodes tfflops cannot count are named in its note.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from tfflops.freezer import INFERENCE
+from tfflops.functions import BodyRun, CallShapes, function_call
 from tfflops.graph import Graph
 from tfflops.ops import VIEW_OPS, ZERO_COST, Cost, OpView, UnknownShape, lookup
 from tfflops.shapes import ShapeResult, TensorInfo, is_known
@@ -42,6 +53,12 @@ class NodeCount:
     outputs: list[TensorInfo]
     problem: str | None = None
     bias: str | None = None  # "folded-here" / "folded-away", for exact-bias
+    note: str | None = None  # what a call node's count rests on, what it leaves out
+    body_tfprof: int = 0  # a call node: tf.profiler's figure for its bodies once lowered
+    # A call node: op types inside its bodies with no formula, and inner nodes (as
+    # "function/node") with a formula but unknown shapes — neither counted.
+    inner_unsupported: dict[str, int] = field(default_factory=dict)
+    inner_unknown: list[str] = field(default_factory=list)
 
     @property
     def output_shapes(self) -> list[list[int | None] | None]:
@@ -51,7 +68,9 @@ class NodeCount:
 def count_graph(graph: Graph, shapes: ShapeResult, phases: dict[str, str]) -> list[NodeCount]:
     """Count every node of ``graph``, in GraphDef order."""
     rows = {}
-    tensors, unknown = shapes.tensors, shapes.unknown
+    tensors, unknown, calls = shapes.tensors, shapes.unknown, shapes.calls
+    bodies = _Bodies()
+    body_params = {}
     for name, node in graph.nodes.items():
         op = graph.ops[name]
         outs = tensors.get(name) or []
@@ -59,6 +78,25 @@ def count_graph(graph: Graph, shapes: ShapeResult, phases: dict[str, str]) -> li
         for ref_node, index in graph.inputs[name]:
             produced = tensors.get(ref_node)
             ins.append(produced[index] if produced and index < len(produced) else None)
+        call = calls.get(name) if calls else None
+        if call is not None:
+            counted = bodies.count_call(node, ins, outs, call)
+            rows[name] = NodeCount(
+                name=name,
+                op=op,
+                phase=phases[name],
+                cost=counted.cost,
+                params=0,
+                bytes=counted.bytes,
+                outputs=outs,
+                problem=counted.problem,
+                note=counted.note,
+                body_tfprof=counted.lowered_tfprof,
+                inner_unsupported=_no_formula_ops(counted.uncounted),
+                inner_unknown=[u.where for u in counted.uncounted if u.unknown_shape],
+            )
+            body_params[name] = counted.params
+            continue
         if op in ZERO_COST:
             cost, problem = _ZERO, None
         else:
@@ -74,6 +112,7 @@ def count_graph(graph: Graph, shapes: ShapeResult, phases: dict[str, str]) -> li
             problem=problem,
         )
     _attribute_params(graph, shapes, rows)
+    _attribute_body_params(body_params, rows)
     _fold_biases(graph, shapes, rows)
     return list(rows.values())
 
@@ -145,6 +184,18 @@ def _param_user(graph: Graph, source: str, rows: dict[str, NodeCount]) -> str:
     return source
 
 
+def _attribute_body_params(body_params: dict[str, dict[str, int]], rows) -> None:
+    """A Const inside a function counts once, on the first inference call node running it."""
+    seen: set[str] = set()
+    for name, params in body_params.items():
+        if rows[name].phase != INFERENCE:
+            continue
+        for where, elements in params.items():
+            if where not in seen:
+                seen.add(where)
+                rows[name].params += elements
+
+
 def _fold_biases(graph: Graph, shapes: ShapeResult, rows: dict[str, NodeCount]) -> None:
     """Pair each bias add with the contraction it follows (for ``exact-bias``)."""
     for name, node in graph.nodes.items():
@@ -169,3 +220,182 @@ def _is_bias_vector(shapes: ShapeResult, graph: Graph, name: str) -> bool:
     if not out.shape or math.prod(bias.shape) != out.shape[-1]:
         return False
     return all(d == 1 for d in bias.shape[:-1])
+
+
+# ---------------------------------------------------------------- function bodies
+
+
+class _Uncounted(NamedTuple):
+    """A node inside a function body that tfflops could not count."""
+
+    where: str  # "function/node", or "role function" for a body not analysed
+    op: str
+    reason: str
+    no_formula: bool = False
+    unknown_shape: bool = False  # it has a formula; its shapes stay unknown
+
+
+@dataclass(slots=True)
+class _Counted:
+    """The figures of a call node, or of one function body (then ``cost.tfprof`` is what
+    tf.profiler counts for its nodes once the graph is lowered)."""
+
+    cost: Cost | None
+    bytes: int = 0
+    params: dict[str, int] = field(default_factory=dict)  # "function/node" → elements
+    uncounted: list[_Uncounted] = field(default_factory=list)
+    problem: str | None = None
+    note: str | None = None
+    lowered_tfprof: int = 0
+
+
+class _Bodies:
+    """Counts function bodies, each analysed body (BodyRun) once."""
+
+    def __init__(self):
+        self.memo: dict[int, _Counted] = {}
+
+    def count_call(self, node, ins, outs, call: CallShapes) -> _Counted:
+        """A call node: its functions' Costs through its formula, the rest summed."""
+        costs, params, uncounted, notes = [], {}, [], []
+        moved = 0
+        for role, run in call.runs:
+            if run.body is None or run.shapes is None:
+                reason = run.problem or "not analysed"
+                uncounted.append(_Uncounted(f"{role} {run.function}", node.op, reason))
+                continue
+            body = self.count_body(run)
+            costs.append(body.cost)
+            moved += body.bytes
+            params.update(body.params)
+            uncounted.extend(body.uncounted)
+            if run.note:
+                notes.append(run.note)
+        if not costs:
+            problem = call.problem or "; ".join(f"{u.where}: {u.reason}" for u in uncounted)
+            return _Counted(None, problem=problem or f"{node.op} calls no function")
+        view = OpView(
+            op=node.op,
+            inputs=tuple(None if i is None else i.shape for i in ins),
+            outputs=tuple(o.shape for o in outs),
+            attrs=NodeAttrs(node),
+            num_raw_inputs=len(node.input),
+            name=node.name,
+            bodies=tuple(costs),
+        )
+        cost = (lookup(node.op) or function_call)(view)
+        lowered = sum(c.tfprof for c in costs)
+        if call.note:
+            notes.append(call.note)
+        note = _call_note(call, lowered, uncounted, notes)
+        return _Counted(cost, moved, params, uncounted, note=note, lowered_tfprof=lowered)
+
+    def count_body(self, run: BodyRun) -> _Counted:
+        """Every node of one analysed body, summed (nested calls through count_call)."""
+        counted = self.memo.get(id(run))
+        if counted is not None:
+            return counted
+        body, shapes = run.body, run.shapes
+        graph, tensors = body.graph, shapes.tensors
+        macs = mac_outputs = arith = other = tfprof = moved = 0
+        params: dict[str, int] = {}
+        uncounted: list[_Uncounted] = []
+        for name, node in graph.nodes.items():
+            if name in body.synthetic:
+                continue
+            op = node.op
+            where = f"{body.name}/{name}"
+            outs = tensors.get(name) or []
+            ins = []
+            for ref_node, index in graph.inputs[name]:
+                produced = tensors.get(ref_node)
+                ins.append(produced[index] if produced and index < len(produced) else None)
+            call = shapes.calls.get(name)
+            lowered = 0
+            if name in body.unresolved:
+                cost, problem = None, body.unresolved[name]
+            elif call is not None:
+                inner = self.count_call(node, ins, outs, call)
+                cost, problem, lowered = inner.cost, inner.problem, inner.lowered_tfprof
+                if cost is not None:
+                    moved += inner.bytes
+                    params.update(inner.params)
+                    uncounted.extend(inner.uncounted)
+            elif op in ZERO_COST:
+                cost, problem = _ZERO, None
+            else:
+                cost, problem = _cost(node, ins, outs, shapes.unknown.get(name))
+            if call is None and op not in VIEW_OPS:
+                moved += _bytes(ins) + _bytes(outs)
+            if cost is None:
+                formula = call is not None or lookup(op) is not None
+                unknown = formula or name in body.unresolved
+                uncounted.append(
+                    _Uncounted(where, op, problem or "not counted", not unknown, unknown)
+                )
+                continue
+            macs += cost.macs
+            mac_outputs += cost.mac_outputs
+            arith += cost.arith
+            other += cost.other
+            tfprof += cost.tfprof + lowered
+            if (
+                op == "Const"
+                and outs
+                and _is_parameter(node, outs[0])
+                and _read_by_data(graph, name)
+            ):
+                params[where] = math.prod(outs[0].shape)
+        counted = _Counted(Cost(macs, mac_outputs, arith, other, tfprof), moved, params, uncounted)
+        self.memo[id(run)] = counted
+        return counted
+
+
+def _read_by_data(graph: Graph, name: str) -> bool:
+    return any(ref.node == name for c in graph.consumers[name] for ref in graph.inputs[c])
+
+
+def _no_formula_ops(uncounted: list[_Uncounted]) -> dict[str, int]:
+    return dict(sorted(Counter(u.op for u in uncounted if u.no_formula).items()))
+
+
+# How many of the nodes tfflops could not count a call node's note names.
+_NOTE_UNCOUNTED = 3
+
+
+def _call_note(call: CallShapes, lowered: int, uncounted: list[_Uncounted], notes) -> str:
+    """What a call node's count is: which functions, how they add up, what is left out."""
+    names = ", ".join(
+        run.function if call.kind == "call" else f"{role} {run.function}" for role, run in call.runs
+    )
+    if call.kind == "if":
+        head = (
+            f"both branches counted ({names}), as tf.profiler counts them once the graph is "
+            "lowered to Switch/Merge"
+        )
+    elif call.kind == "case":
+        head = (
+            f"every branch counted ({names}), as tf.profiler counts them once the graph is "
+            "lowered to Switch/Merge"
+        )
+    elif call.kind == "while":
+        head = (
+            f"cond + body counted once ({names}): per iteration, the trip count is not "
+            "known statically"
+        )
+    else:
+        head = f"calls {names}"
+    parts = [
+        head,
+        "function body counted by tfflops; tf.profiler sees none of it "
+        f"(lowered, it would count {lowered})",
+        *dict.fromkeys(notes),  # branches running one function say it once
+    ]
+    named = list(dict.fromkeys(f"{u.where} ({u.op}: {u.reason})" for u in uncounted))
+    if named:
+        shown = ", ".join(named[:_NOTE_UNCOUNTED])
+        more = len(named) - _NOTE_UNCOUNTED
+        parts.append(
+            f"not counted inside: {shown}" + (f"; and {more} more node(s)" if more > 0 else "")
+        )
+    return "; ".join(parts)

@@ -41,6 +41,8 @@ def _verdict(row: NodeCount, tfprof: TfprofResult | None, unchecked_reason: str)
     notes = []
     if row.phase == INIT:
         notes.append("init phase: counted by tf.profiler before freezing, not in flops")
+    if row.note:  # a call node: its function bodies, counted by tfflops alone
+        notes.append(row.note)
     if row.cost is None:
         notes.insert(0, row.problem or "not counted")
         if actual:

@@ -26,7 +26,6 @@ from tfflops import proto
 from tfflops.errors import TfflopsError
 from tfflops.files import write_atomic
 from tfflops.graph import Graph, parse_tensor_name
-from tfflops.loader import load_model
 from tfflops.variables import VARIABLE_OPS, convert_variables, declared_shape, used_functions
 
 INFERENCE, INIT, OTHER = "inference", "init", "other"
@@ -444,24 +443,52 @@ class Frozen:
 
 def freeze_model(
     model: str | os.PathLike | proto.GraphDef,
-    outputs: Sequence[str] | str,
+    outputs: Sequence[str] | str | None = None,
     checkpoint: str | os.PathLike | None = None,
     allow_unsafe_ops: bool = False,
     lower_control_flow: bool = False,
+    *,
+    signature: str | None = None,
+    tag_set: Sequence[str] | str | None = None,
+    input_shapes: dict | None = None,
 ) -> Frozen:
     """``freeze`` without writing; the notes say what happened (the CLI prints them)."""
-    if isinstance(model, proto.GraphDef):
-        graph_def, kind, path, source = model, "GraphDef", None, "<GraphDef>"
-    else:
-        path, source = Path(model), str(model)
-        graph_def, kind = load_model(path)
+    from tfflops.formats import open_model
+
     if isinstance(outputs, str):
-        outputs = outputs.split(",")
-    if not outputs:
-        raise TfflopsError("--outputs: name the output nodes to freeze to (e.g. --outputs logits)")
+        outputs = [o for o in outputs.split(",") if o.strip()]
+    notes = []
+    saver, kind, path, not_outputs = None, "GraphDef", None, frozenset()
+    if isinstance(model, proto.GraphDef):
+        graph_def, source = model, "<GraphDef>"
+    else:
+        opened = open_model(
+            model,
+            signature=signature,
+            tag_set=tag_set,
+            input_shapes=input_shapes,
+            outputs_given=bool(outputs),
+        )
+        graph_def, kind, path, source = opened.graph_def, opened.kind, opened.path, opened.source
+        saver, not_outputs = opened.saver, opened.not_outputs
+        notes.extend(opened.notes)
+        outputs = outputs or opened.outputs
+        if checkpoint is None and opened.checkpoint is not None:
+            checkpoint = opened.checkpoint
+            notes.append(f"values from the checkpoint beside the graph: {checkpoint}")
+        if opened.frozen and checkpoint is not None:
+            notes.append(f"--checkpoint {checkpoint}: not read, the Keras file holds the weights")
+            checkpoint = None
     graph = Graph(graph_def, source)
+    if not outputs:
+        try:
+            sinks = [n for n in default_outputs(graph) if n not in not_outputs]
+        except TfflopsError:
+            sinks = []
+        hint = f"its sinks are {', '.join(sinks[:5])}" if sinks else "e.g. --outputs logits"
+        raise TfflopsError(f"--outputs: name the output nodes to freeze {source} to ({hint})")
     plan = plan_freeze(graph, outputs)
-    notes = list(plan.notes)
+    notes.extend(plan.notes)
     values, values_from = {}, None
     if plan.variables:
         from tfflops.values import read_values
@@ -473,42 +500,74 @@ def freeze_model(
             kind=kind,
             checkpoint=checkpoint,
             allow_unsafe_ops=allow_unsafe_ops,
+            saver=saver,
         )
         notes.extend(value_notes)
     elif checkpoint is not None:
         notes.append(f"--checkpoint {checkpoint}: not read, the outputs read no variable")
     frozen = apply_freeze(plan, values)
-    if lower_control_flow:
-        from tfflops.lowering import lower_control_flow as lower
-        from tfflops.lowering import needs_lowering
+    from tfflops.lowering import needs_lowering
 
-        if needs_lowering(frozen):
-            frozen = lower(frozen, plan.outputs, source)
-            notes.append("function calls inlined and If/While lowered to Switch/Merge")
+    # A TensorFlow 2 SavedModel's signature calls functions: inlined, the graph is flat.
+    flatten = kind == "SavedModel" and _calls_functions(frozen)
+    if (lower_control_flow or flatten) and needs_lowering(frozen):
+        from tfflops.lowering import lower_control_flow as lower
+
+        frozen = lower(frozen, plan.outputs, source)
+        notes.append(
+            "function calls inlined and If/While lowered to Switch/Merge"
+            + ("" if lower_control_flow else " (the SavedModel's signature calls functions)")
+        )
     return Frozen(
         frozen, source, plan.outputs, plan.variables, len(graph_def.node), values_from, notes
     )
 
 
+def _calls_functions(graph_def: proto.GraphDef) -> bool:
+    library = {f.signature.name for f in graph_def.library.function}
+    return any(
+        n.op in ("PartitionedCall", "StatefulPartitionedCall") or n.op in library
+        for n in graph_def.node
+    )
+
+
 def freeze(
     model: str | os.PathLike | proto.GraphDef,
-    outputs: Sequence[str] | str,
+    outputs: Sequence[str] | str | None = None,
     output_path: str | os.PathLike | None = None,
     checkpoint: str | os.PathLike | None = None,
     allow_unsafe_ops: bool = False,
     lower_control_flow: bool = False,
+    *,
+    signature: str | None = None,
+    tag_set: Sequence[str] | str | None = None,
+    input_shapes: dict | None = None,
 ) -> proto.GraphDef:
     """Freeze ``model`` to ``outputs``: every variable they read becomes a Const of its value.
 
-    The values come from ``checkpoint`` (a checkpoint prefix) if given, else from a
-    SavedModel's variables, else from running the graph's initializers — after checking
-    that they hold only pure ops (``allow_unsafe_ops=True`` skips that check). Training,
-    saving and summary nodes are dropped. ``lower_control_flow=True`` inlines function
-    calls and lowers v2 If/While to Switch/Merge (TensorFlow's grappler), so that what
-    they compute counts. ``output_path`` (``.pbtxt``: text format) is written atomically
-    and never over the model. Notes come as FreezeWarning warnings.
+    ``outputs`` None takes a SavedModel's ``signature`` outputs (``serving_default``, else
+    its only one; ``tag_set`` picks the MetaGraph) or a Keras model's. The values come
+    from ``checkpoint`` (a checkpoint prefix) if given, else from a SavedModel's
+    variables or the checkpoint beside a ``.meta``, else from running the graph's
+    initializers — after checking that they hold only pure ops (``allow_unsafe_ops=True``
+    skips that check). Training, saving and summary nodes are dropped. A TensorFlow 2
+    SavedModel's function calls are inlined (a flat graph); ``lower_control_flow=True``
+    does that for any graph and lowers v2 If/While to Switch/Merge (TensorFlow's
+    grappler), so that what they compute counts. A Keras file is traced at batch 1 (or
+    ``input_shapes``) and frozen by TensorFlow. ``output_path`` (``.pbtxt``: text
+    format) is written atomically and never over the model. Notes come as FreezeWarning
+    warnings.
     """
-    frozen = freeze_model(model, outputs, checkpoint, allow_unsafe_ops, lower_control_flow)
+    frozen = freeze_model(
+        model,
+        outputs,
+        checkpoint,
+        allow_unsafe_ops,
+        lower_control_flow,
+        signature=signature,
+        tag_set=tag_set,
+        input_shapes=input_shapes,
+    )
     for note in frozen.notes:
         warnings.warn(note, FreezeWarning, stacklevel=2)
     if output_path is not None:

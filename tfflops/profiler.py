@@ -12,10 +12,12 @@ from tfflops import proto
 from tfflops.conventions import check_convention, node_flops
 from tfflops.counter import NodeCount, count_graph
 from tfflops.crosscheck import MISMATCH, Verdict, crosscheck
+from tfflops.errors import TfflopsError
+from tfflops.formats import open_model
 from tfflops.freezer import INFERENCE, INIT, default_outputs, resolve_outputs, tag_phases
 from tfflops.graph import Graph
-from tfflops.loader import load_model
 from tfflops.ops import lookup
+from tfflops.safety import CALL_OPS
 from tfflops.shapes import ShapeResult, infer_shapes
 
 NODE_COLUMNS = (
@@ -122,12 +124,18 @@ def profile(
     input_shapes: dict[str, Sequence[int | None]] | None = None,
     convention: str = "tfprof",
     tfprof: bool = True,
+    *,
+    signature: str | None = None,
+    tag_set: Sequence[str] | str | None = None,
 ) -> Profile:
-    """Profile a GraphDef file (or a parsed GraphDef).
+    """Profile a model file (GraphDef, SavedModel, ``.meta``, Keras) or a parsed GraphDef.
 
-    ``outputs`` None picks the graph's sinks that do not initialize, train or save.
-    ``input_shapes`` maps placeholder names to shapes; an unknown batch defaults to 1.
-    ``tfprof=False`` skips tf.profiler: TensorFlow is then never imported.
+    ``outputs`` None takes a SavedModel's ``signature`` outputs (default
+    ``serving_default``, else its only one) or a Keras model's; else the graph's sinks
+    that do not initialize, train or save. ``tag_set`` picks a SavedModel's MetaGraph.
+    ``input_shapes`` maps placeholder names (or a signature's input keys) to shapes; an
+    unknown batch defaults to 1. ``tfprof=False`` skips tf.profiler: TensorFlow is then
+    never imported (a Keras file needs it to be loaded).
     """
     convention = check_convention(convention)
     # The pipeline allocates a few objects per node and frees none until it ends: the
@@ -135,32 +143,62 @@ def profile(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _profile(model, outputs, input_shapes, convention, tfprof)
+        return _profile(model, outputs, input_shapes, convention, tfprof, signature, tag_set)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def _profile(model, outputs, input_shapes, convention, tfprof) -> Profile:
+def _profile(model, outputs, input_shapes, convention, tfprof, signature, tag_set) -> Profile:
     notes = []
+    if isinstance(outputs, str):
+        outputs = [o for o in outputs.split(",") if o.strip()]
+    not_outputs: frozenset[str] = frozenset()
+    model_outputs = None
     if isinstance(model, proto.GraphDef):
         graph_def, source = model, "<GraphDef>"
+        if signature or tag_set:
+            raise TfflopsError("--signature and --tag-set need a SavedModel, not a GraphDef")
     else:
-        source = str(model)
-        graph_def, kind = load_model(model, weights=False)
-        if kind in ("SavedModel", "MetaGraphDef"):
-            notes.append(f"{kind}: profiled the graph of its first MetaGraph, un-frozen")
+        opened = open_model(
+            model,
+            signature=signature,
+            tag_set=tag_set,
+            input_shapes=input_shapes,
+            weights=False,
+            outputs_given=bool(outputs),
+        )
+        graph_def, source = opened.graph_def, opened.source
+        if opened.kind in ("SavedModel", "MetaGraphDef"):
+            notes.append(
+                f"{opened.description}: profiled un-frozen (variables count as parameters; "
+                "`tfflops freeze` makes a frozen graph)"
+            )
+        notes.extend(opened.notes)
+        input_shapes = opened.input_shapes(input_shapes)
+        model_outputs = opened.outputs
+        not_outputs = opened.not_outputs
+        if model_outputs and _calls_functions(graph_def, model_outputs) and convention == "tfprof":
+            notes.append(
+                "the signature calls functions, which tf.profiler counts 0 (so does the "
+                "tfprof convention): --convention macs, exact or full counts their bodies, "
+                "and `tfflops freeze` writes a flat graph tf.profiler counts"
+            )
     graph = Graph(graph_def, source)
-    if isinstance(outputs, str):
-        outputs = outputs.split(",")
     if outputs:
         output_names = resolve_outputs(graph, outputs)
+    elif model_outputs:
+        output_names = model_outputs
     else:
-        output_names = default_outputs(graph)
+        output_names = [n for n in default_outputs(graph) if n not in not_outputs]
+        if not output_names:
+            output_names = default_outputs(graph)
         notes.append(f"outputs not given; chose the graph's sinks: {', '.join(output_names)}")
     phases = tag_phases(graph, output_names)
     shapes = infer_shapes(graph, input_shapes)
     for name in shapes.defaulted_batch:
+        if phases.get(name) != INFERENCE:
+            continue  # an input the outputs do not read (another signature's)
         notes.append(f"input {name}: unknown batch dimension set to 1 (use --input-shape)")
     rows = count_graph(graph, shapes, phases)
 
@@ -187,6 +225,11 @@ def _profile(model, outputs, input_shapes, convention, tfprof) -> Profile:
     )
     result.notes.extend(_findings(result))
     return result
+
+
+def _calls_functions(graph_def: proto.GraphDef, outputs: list[str]) -> bool:
+    library = {f.signature.name for f in graph_def.library.function}
+    return any(n.name in outputs and (n.op in CALL_OPS or n.op in library) for n in graph_def.node)
 
 
 def _findings(p: Profile) -> Iterable[str]:

@@ -173,8 +173,37 @@ _MESSAGES: dict[str, list[tuple[str, int, str, str]]] = {
         ("version", 3, "int32", "optional"),
         ("library", 2, "FunctionDefLibrary", "optional"),
     ],
-    # meta_graph.proto and saved_model.proto: only the graph is read so far.
-    "MetaGraphDef": [("graph_def", 2, "GraphDef", "optional")],
+    # meta_graph.proto and saved_model.proto: the graph, its tags, saver and signatures.
+    # TensorInfo's `name` is one case of the oneof `encoding`; the sparse and composite
+    # cases (4, 5) are not declared and survive as unknown fields.
+    "TensorInfo": [
+        ("name", 1, "string", "optional"),
+        ("dtype", 2, "DataType", "optional"),
+        ("tensor_shape", 3, "TensorShapeProto", "optional"),
+    ],
+    "SignatureDef": [
+        ("inputs", 1, "map<string,TensorInfo>", "repeated"),
+        ("outputs", 2, "map<string,TensorInfo>", "repeated"),
+        ("method_name", 3, "string", "optional"),
+    ],
+    "MetaInfoDef": [
+        ("meta_graph_version", 1, "string", "optional"),
+        ("tags", 4, "string", "repeated"),
+        ("tensorflow_version", 5, "string", "optional"),
+    ],
+    "SaverDef": [
+        ("filename_tensor_name", 1, "string", "optional"),
+        ("save_tensor_name", 2, "string", "optional"),
+        ("restore_op_name", 3, "string", "optional"),
+    ],
+    "MetaGraphDef": [
+        ("meta_info_def", 1, "MetaInfoDef", "optional"),
+        ("graph_def", 2, "GraphDef", "optional"),
+        ("saver_def", 3, "SaverDef", "optional"),
+        ("signature_def", 5, "map<string,SignatureDef>", "repeated"),
+        # A SavedObjectGraph, kept as bytes: present only in TensorFlow 2 SavedModels.
+        ("object_graph_def", 7, "bytes", "optional"),
+    ],
     "SavedModel": [
         ("saved_model_schema_version", 1, "int64", "optional"),
         ("meta_graphs", 2, "MetaGraphDef", "repeated"),
@@ -256,4 +285,5 @@ TensorProto = _message_class("TensorProto")
 TensorShapeProto = _message_class("TensorShapeProto")
 FunctionDefLibrary = _message_class("FunctionDefLibrary")
 MetaGraphDef = _message_class("MetaGraphDef")
+SignatureDef = _message_class("SignatureDef")
 SavedModel = _message_class("SavedModel")

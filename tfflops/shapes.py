@@ -9,6 +9,12 @@ arithmetic on such values), the value itself. The values are what resolves the
 Rules follow TensorFlow's C++ shape functions: SAME → ⌈In/S⌉, VALID → ⌊(In − K)/S⌋ + 1
 with K = (K − 1)·D + 1 under dilation, EXPLICIT paddings, NHWC and NCHW, numpy-style
 broadcasting, ``-1`` in Reshape, keep_dims reductions.
+
+A node that calls functions (If, While, Case, PartitionedCall, ...) has each function's
+body inferred with the arguments the call passes (shapes, dtypes, small values); the call's
+outputs are what the bodies return (If/Case: where the branches agree; While: the loop
+variables where the body keeps their shapes), refined by its ``output_shapes`` attr. The
+analysed bodies stay in ``ShapeResult.calls`` for the counter.
 """
 
 from __future__ import annotations
@@ -21,6 +27,16 @@ import numpy as np
 
 from tfflops import proto
 from tfflops.errors import TfflopsError
+from tfflops.functions import (
+    CALL_OPS,
+    MAX_DEPTH,
+    BodyRun,
+    CallShapes,
+    CallSpec,
+    FunctionBody,
+    FunctionError,
+    Library,
+)
 from tfflops.graph import Graph, parse_tensor_name
 from tfflops.tensors import (
     DT,
@@ -50,12 +66,16 @@ class TensorInfo:
 
 @dataclass
 class ShapeResult:
-    """Per node, the TensorInfo of each output; why a node's shapes are unknown."""
+    """Per node, the TensorInfo of each output; why a node's shapes are unknown.
+
+    ``calls[node]``: the function bodies a call node runs, analysed (``CallShapes``).
+    """
 
     tensors: dict[str, list[TensorInfo]]
     unknown: dict[str, str] = field(default_factory=dict)
     input_shapes: dict[str, tuple[int | None, ...]] = field(default_factory=dict)
     defaulted_batch: list[str] = field(default_factory=list)
+    calls: dict[str, CallShapes] = field(default_factory=dict)
 
     def output(self, name: str, index: int = 0) -> TensorInfo | None:
         outs = self.tensors.get(name)
@@ -174,18 +194,44 @@ def infer_shapes(
     """
     pinned = _check_input_shapes(graph, input_shapes or {})
     result = ShapeResult(tensors={})
+    functions = _Functions(Library(graph.graph_def.library))
+    _infer(graph, result, functions, pinned, default_batch)
+    return result
+
+
+def _infer(
+    graph: Graph,
+    result: ShapeResult,
+    functions: _Functions,
+    pinned: dict[str, tuple],
+    default_batch: int | None,
+    seeds: dict[str, list[TensorInfo]] | None = None,
+    unresolved: dict[str, str] | None = None,
+) -> None:
+    """Fill ``result`` for every node; ``seeds`` fixes some nodes' outputs (arguments)."""
+    calls_by_name = bool(functions.library.functions)
     for name in graph.topological_order():
         node = graph.nodes[name]
         ins = []
         for ref in graph.inputs[name]:
             outs = result.tensors.get(ref.node)
             ins.append(outs[ref.index] if outs and ref.index < len(outs) else None)
-        if node.op in _PLACEHOLDER_OPS:
+        if seeds is not None and name in seeds:
+            outs = seeds[name]
+        elif unresolved and name in unresolved:
+            result.unknown[name] = unresolved[name]
+            outs = []
+        elif node.op in _PLACEHOLDER_OPS:
             outs = _placeholder(node, ins, pinned.get(name), default_batch, result)
         else:
-            outs = _run_shape_fn(node, ins, result)
+            spec = CALL_OPS.get(node.op)
+            if spec is None and calls_by_name:
+                spec = functions.library.call_spec(node)
+            if spec is None:
+                outs = _run_shape_fn(node, ins, result)
+            else:
+                outs = functions.call(node, spec, ins, result)
         result.tensors[name] = outs
-    return result
 
 
 _PLACEHOLDER_OPS = frozenset({"Placeholder", "PlaceholderV2", "PlaceholderWithDefault"})
@@ -301,6 +347,9 @@ def _variable(c: _Ctx) -> list[TensorInfo]:
 
 @_register("ReadVariableOp")
 def _read_variable(c: _Ctx) -> list[TensorInfo]:
+    if c.dtype(0) == DT["DT_RESOURCE"]:
+        # A bare handle (a resource Placeholder or argument): its shape is the handle's.
+        raise _Unknown("reads a resource handle whose variable's shape is not known")
     return [TensorInfo(c.shape(0), c.attr("dtype", c.dtype(0)))]
 
 
@@ -1300,3 +1349,190 @@ def _xent(c: _Ctx) -> list[TensorInfo]:
     shape = c.shape(0)
     batch = None if shape is None else shape[:1]
     return [TensorInfo(batch, c.dtype(0)), TensorInfo(shape, c.dtype(0))]
+
+
+# ---------------------------------------------------------------- function calls
+
+
+class _Functions:
+    """The function calls of one inference: the library, the call stack, analysed bodies.
+
+    A body is analysed once per distinct arguments (shapes, dtypes, values); a function
+    already on the stack (recursion) or a stack deeper than MAX_DEPTH is not followed.
+    """
+
+    def __init__(self, library: Library, stack: tuple[str, ...] = (), cache=None):
+        self.library = library
+        self.stack = stack
+        self.cache: dict[tuple, BodyRun] = {} if cache is None else cache
+
+    def call(self, node, spec: CallSpec, ins, result: ShapeResult) -> list[TensorInfo]:
+        """Analyse the functions ``node`` runs; its outputs' TensorInfo."""
+        try:
+            called = self.library.called(node, spec)
+        except FunctionError as e:
+            result.calls[node.name] = CallShapes(spec.kind, [], problem=str(e))
+            result.unknown[node.name] = str(e)
+            return _with_declared(node, [])
+        args = ins[spec.first_input :]
+        runs = [(role, self.run(function, args)) for role, function in called]
+        if spec.kind == "while":
+            outs, note = _loop_outputs(args, runs)
+        else:
+            outs, note = _branch_outputs(runs), None
+        result.calls[node.name] = CallShapes(spec.kind, runs, note=note)
+        problems = [f"{role} {run.function}: {run.problem}" for role, run in runs if run.problem]
+        if problems:
+            result.unknown[node.name] = "; ".join(problems)
+        return _with_declared(node, outs)
+
+    def run(self, function: str, args: list[TensorInfo | None]) -> BodyRun:
+        """``function`` analysed with ``args`` (cached), or why it was not."""
+        if function in self.stack:
+            return BodyRun(function, problem=f"recursive call of {function} not followed")
+        if len(self.stack) >= MAX_DEPTH:
+            return BodyRun(function, problem=f"calls nested deeper than {MAX_DEPTH}")
+        try:
+            body = self.library.body(function)
+        except FunctionError as e:
+            return BodyRun(function, problem=str(e))
+        arg_infos, note = _bind(body, args)
+        key = (function, len(args), tuple(_info_key(info) for info in arg_infos))
+        run = self.cache.get(key)
+        if run is not None:
+            return run
+        shapes = ShapeResult(tensors={})
+        seeds = {name: [info] for name, info in zip(body.args, arg_infos)}
+        seeds.update((name, []) for name in body.synthetic - set(body.args))
+        inner = _Functions(self.library, (*self.stack, function), self.cache)
+        try:
+            _infer(body.graph, shapes, inner, {}, None, seeds, body.unresolved)
+        except TfflopsError as e:  # a cycle in the body
+            run = BodyRun(function, problem=str(e))
+        else:
+            run = BodyRun(function, body, shapes, note=note)
+        self.cache[key] = run
+        return run
+
+
+def _bind(body: FunctionBody, args: list[TensorInfo | None]) -> tuple[list[TensorInfo], str | None]:
+    """The arguments' TensorInfo: the call's inputs, else their declared shapes."""
+    if body.list_args or len(args) != len(body.args):
+        note = (
+            f"{body.name} takes {len(body.args)} argument(s), the call passes {len(args)}: "
+            "their shapes are unknown"
+        )
+        return [TensorInfo(None, dtype) for dtype in body.arg_types], note
+    infos = []
+    for info, declared, dtype in zip(args, body.arg_shapes, body.arg_types):
+        if info is None:
+            infos.append(TensorInfo(declared, dtype))
+        else:
+            shape = _refine(info.shape, declared)
+            infos.append(TensorInfo(shape, info.dtype, info.value if shape == info.shape else None))
+    return infos, None
+
+
+def _info_key(info: TensorInfo) -> tuple:
+    value = info.value
+    if value is None:
+        return (info.shape, info.dtype, None)
+    return (info.shape, info.dtype, value.dtype.str, value.tobytes())
+
+
+def _returned(run: BodyRun) -> list[TensorInfo | None] | None:
+    """What the function returns, per output; None when it was not analysed."""
+    if run.body is None or run.shapes is None:
+        return None
+    return [
+        None if ref is None else run.shapes.output(ref.node, ref.index) for ref in run.body.rets
+    ]
+
+
+def _branch_outputs(runs: list[tuple[str, BodyRun]]) -> list[TensorInfo | None]:
+    """A call's outputs: its function's, or, over branches, the dims they agree on."""
+    returned = [_returned(run) for _, run in runs]
+    if not returned or any(r is None for r in returned):
+        return []
+    outs: list[TensorInfo | None] = []
+    for i in range(min(len(r) for r in returned)):
+        infos = [r[i] for r in returned]
+        if any(info is None for info in infos):
+            outs.append(None)
+            continue
+        shape = infos[0].shape
+        for info in infos[1:]:
+            shape = _agree(shape, info.shape)
+        values = [info.value for info in infos]
+        same = all(
+            v is not None and v.shape == values[0].shape and bool(np.all(v == values[0]))
+            for v in values
+        )
+        outs.append(TensorInfo(shape, infos[0].dtype, values[0] if same else None))
+    return outs
+
+
+def _loop_outputs(args, runs) -> tuple[list[TensorInfo | None], str | None]:
+    """A While's outputs: each loop variable, where one pass of the body keeps its shape."""
+    body = next((run for role, run in runs if role == "body"), None)
+    returned = _returned(body) if body is not None else None
+    outs: list[TensorInfo | None] = []
+    changed = []
+    for i, arg in enumerate(args):
+        ret = returned[i] if returned is not None and i < len(returned) else None
+        if arg is None:
+            outs.append(None)
+            continue
+        shape = _agree(arg.shape, None if ret is None else ret.shape)
+        if ret is not None and ret.shape != arg.shape:
+            changed.append(str(i))
+        outs.append(TensorInfo(shape, arg.dtype))
+    note = None
+    if changed:
+        note = (
+            f"loop variable(s) {', '.join(changed)} change shape in the body: counted with "
+            "the shapes they enter the loop with"
+        )
+    return outs, note
+
+
+def _agree(a: Shape, b: Shape) -> Shape:
+    """The dims two shapes agree on (None elsewhere); None if a rank is unknown or differs."""
+    if a is None or b is None or len(a) != len(b):
+        return None
+    return tuple(x if x == y else None for x, y in zip(a, b))
+
+
+def _refine(inferred: Shape, declared: Shape) -> Shape:
+    """``inferred`` with its unknown dims (or rank) taken from ``declared``."""
+    if inferred is None:
+        return declared
+    if declared is None or len(declared) != len(inferred):
+        return inferred
+    return tuple(d if d is not None else e for d, e in zip(inferred, declared))
+
+
+def _with_declared(node, outs: list[TensorInfo | None]) -> list[TensorInfo]:
+    """A call's outputs refined by its ``output_shapes``/``_output_shapes``; dtypes from attrs."""
+    declared: list[Shape] = []
+    for key in ("output_shapes", "_output_shapes"):
+        if key in node.attr and node.attr[key].list.shape:
+            declared = [shape_from_proto(s) for s in node.attr[key].list.shape]
+            break
+    dtypes: list[int] = []
+    for key in ("Tout", "T"):
+        if key in node.attr and node.attr[key].list.type:
+            dtypes = list(node.attr[key].list.type)
+            break
+    count = len(dtypes) or max(len(outs), len(declared))
+    infos = []
+    for i in range(count):
+        info = outs[i] if i < len(outs) else None
+        shape = _refine(
+            None if info is None else info.shape, declared[i] if i < len(declared) else None
+        )
+        if info is not None:
+            infos.append(TensorInfo(shape, info.dtype, info.value if shape == info.shape else None))
+        else:
+            infos.append(TensorInfo(shape, dtypes[i] if i < len(dtypes) else DT["DT_INVALID"]))
+    return infos

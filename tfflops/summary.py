@@ -1,21 +1,24 @@
 """``tfflops inspect``: what a model file holds, without counting or running anything.
 
-Like TensorFlow's ``summarize_graph``, done better: the format, the inputs with dtypes and
+Like TensorFlow's ``summarize_graph``, done better: the format, a SavedModel's tag sets
+and signatures (inputs with dtypes and shapes, outputs), the inputs with dtypes and
 shapes, the outputs tfflops would choose, variables and parameters, an op-type histogram
 (function bodies included), tensors whose shapes stay unknown, the function library and
-the ops tfflops cannot count.
+the ops tfflops cannot count. Only a Keras file needs TensorFlow (to be loaded and traced).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections import Counter
 
 from tfflops.counter import count_graph
+from tfflops.errors import TfflopsError
+from tfflops.formats import open_model, select_signature
 from tfflops.freezer import default_outputs, tag_phases
 from tfflops.graph import Graph
-from tfflops.loader import load_model
 from tfflops.ops import ZERO_COST, lookup
 from tfflops.shapes import infer_shapes, is_known
 from tfflops.tensors import dtype_name, shape_from_proto
@@ -24,11 +27,27 @@ _VARIABLE_OPS = frozenset({"VariableV2", "Variable", "VarHandleOp"})
 _INPUT_OPS = frozenset({"Placeholder", "PlaceholderV2", "PlaceholderWithDefault"})
 
 
-def inspect_model(path: str | os.PathLike) -> dict:
-    """A plain-data summary of the model at ``path`` (never imports TensorFlow)."""
-    graph_def, kind = load_model(path, weights=False)
+def inspect_model(
+    path: str | os.PathLike, signature: str | None = None, tag_set: str | None = None
+) -> dict:
+    """A plain-data summary of the model at ``path`` (imports TensorFlow for Keras only).
+
+    ``outputs`` are the chosen signature's (``signature``, default ``serving_default``,
+    else the only one) or, without one, the graph's sinks; ``signatures`` lists them all.
+    """
+    model = open_model(
+        path, signature=signature, tag_set=tag_set, weights=False, outputs_given=not signature
+    )
+    if model.signature is None and model.signatures and not signature:
+        # Several signatures, none the default: all are listed, the outputs guessed.
+        with contextlib.suppress(TfflopsError):
+            model.use_signature(select_signature(model.signatures, None, str(path)))
+    graph_def, kind = model.graph_def, model.kind
     graph = Graph(graph_def, str(path))
-    outputs = default_outputs(graph)
+    outputs = model.outputs
+    if not outputs:
+        outputs = [n for n in default_outputs(graph) if n not in model.not_outputs]
+        outputs = outputs or default_outputs(graph)
     shapes = infer_shapes(graph, default_batch=None)
     rows = count_graph(graph, shapes, tag_phases(graph, outputs))
 
@@ -54,6 +73,12 @@ def inspect_model(path: str | os.PathLike) -> dict:
     return {
         "model": str(path),
         "format": kind,
+        "format_detail": model.description,
+        "tags": list(model.tags),
+        "tag_sets": [list(t) for t in model.tag_sets],
+        "signatures": [s.to_dict() for s in model.signatures.values()],
+        "signature": model.signature.name if model.signature else None,
+        "outputs_from": "signature" if model.signature else "sinks",
         "nodes": len(graph_def.node),
         "inputs": inputs,
         "outputs": outputs,
@@ -85,10 +110,27 @@ def render_summary(summary: dict) -> str:
             return "unknown rank"
         return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
 
-    out = [f"{summary['model']}: {summary['format']}, {summary['nodes']} nodes", ""]
+    out = [f"{summary['model']}: {summary['format_detail']}, {summary['nodes']} nodes", ""]
+    if len(summary["tag_sets"]) > 1:
+        sets = "; ".join(",".join(t) or "(no tags)" for t in summary["tag_sets"])
+        out.append(f"tag sets: {sets} (showing {','.join(summary['tags']) or '(no tags)'})")
+    if summary["signatures"]:
+        out.append(f"signatures ({len(summary['signatures'])}):")
+        for s in summary["signatures"]:
+            chosen = "  (used)" if s["name"] == summary["signature"] else ""
+            out.append(f"  {s['name']}  {s['method']}{chosen}")
+            for role in ("inputs", "outputs"):
+                for t in s[role]:
+                    tensor = f"{t['key']} = {t['name']}" if t["key"] != t["name"] else t["name"]
+                    out.append(
+                        f"    {role[:-1]:6s} {tensor}  {t['dtype']}  {shape_text(t['shape'])}"
+                    )
     out.append(f"inputs ({len(summary['inputs'])}):")
     out += [f"  {t['name']}  {t['dtype']}  {shape_text(t['shape'])}" for t in summary["inputs"]]
-    out.append(f"outputs (guessed): {', '.join(summary['outputs'])}")
+    if summary["outputs_from"] == "signature":
+        out.append(f"outputs (signature {summary['signature']}): {', '.join(summary['outputs'])}")
+    else:
+        out.append(f"outputs (guessed): {', '.join(summary['outputs'])}")
     if summary["variables"]:
         out.append(f"variables ({len(summary['variables'])}):")
         out += [

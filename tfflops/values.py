@@ -35,9 +35,12 @@ def read_values(
     kind: str,
     checkpoint: str | os.PathLike | None = None,
     allow_unsafe_ops: bool = False,
+    saver: tuple[str, str] | None = None,
 ) -> tuple[dict[str, proto.TensorProto], str, list[str]]:
-    """(variable name → value, where the values came from, notes) for ``variables``."""
-    saver = _saver(path, kind) if path is not None else None
+    """(variable name → value, where the values came from, notes) for ``variables``.
+
+    ``saver`` is a SavedModel's or MetaGraphDef's (filename tensor, restore op), if any.
+    """
     if checkpoint is not None:
         prefix = str(checkpoint)
         reader = _open_checkpoint(prefix, f"--checkpoint {prefix}")
@@ -69,24 +72,6 @@ def read_values(
         "trained values (--checkpoint PREFIX reads those)"
     )
     return values, "initializers", [note]
-
-
-def _saver(path: Path, kind: str) -> tuple[str, str] | None:
-    """A SavedModel's or MetaGraphDef's (filename tensor, restore op), if it has a saver."""
-    if kind not in ("SavedModel", "MetaGraphDef"):
-        return None
-    import_tensorflow()
-    from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
-
-    data = (path / "saved_model.pb" if path.is_dir() else path).read_bytes()
-    if kind == "SavedModel":
-        meta_graph = saved_model_pb2.SavedModel.FromString(data).meta_graphs[0]
-    else:
-        meta_graph = meta_graph_pb2.MetaGraphDef.FromString(data)
-    saver = meta_graph.saver_def
-    if saver.restore_op_name and saver.filename_tensor_name:
-        return saver.filename_tensor_name, saver.restore_op_name
-    return None
 
 
 def _open_checkpoint(prefix: str, what: str):

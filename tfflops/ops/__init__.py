@@ -31,7 +31,8 @@ class OpView(NamedTuple):
     """What a formula sees of one node: shapes of data inputs and outputs, attributes.
 
     ``num_raw_inputs`` is ``len(node.input)``, control inputs included: tf.profiler's
-    AddN formula reads that.
+    AddN formula reads that. ``bodies`` are the Costs of the functions a call node runs
+    (If, While, PartitionedCall, ...: see ``tfflops.functions``).
     """
 
     op: str
@@ -40,6 +41,7 @@ class OpView(NamedTuple):
     attrs: Mapping[str, Any] = MappingProxyType({})
     num_raw_inputs: int | None = None
     name: str = ""
+    bodies: tuple[Cost, ...] = ()
 
     def in_shape(self, i: int = 0) -> tuple[int, ...]:
         return _known(self.inputs[i] if i < len(self.inputs) else None, f"input {i}")
@@ -233,6 +235,13 @@ def lookup(op: str) -> Formula | None:
     return REGISTRY.get(op)
 
 
+_formulas_loaded = False
+
+
 def _load_formulas() -> None:
-    if not REGISTRY:
+    # A flag, not ``if not REGISTRY``: tfflops.functions may have registered first.
+    global _formulas_loaded
+    if not _formulas_loaded:
+        _formulas_loaded = True
+        from tfflops import functions  # noqa: F401
         from tfflops.ops import contraction, elementwise, pooling, reduce  # noqa: F401

@@ -1,0 +1,436 @@
+"""Function bodies (If, While, Case, PartitionedCall): counted by tfflops, never by tf.profiler.
+
+Real TF2 graphs built with tf.function: un-lowered as ``concrete_function.graph`` gives
+them (weights passed as arguments) and frozen by ``convert_variables_to_constants_v2``
+with ``lower_control_flow=False`` (weights become Consts fed to the call). The call node's
+tfprof figure is 0 like tf.profiler's, so every node still matches; its other conventions
+sum the bodies, and ``body_tfprof`` is what tf.profiler counts once the graph is lowered.
+Hand-built FunctionDefs cover what TensorFlow will not build: unknown output args,
+recursion, deep nesting.
+"""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow.python.framework.convert_to_constants import (
+    convert_variables_to_constants_v2,
+)
+
+import tfflops
+from tfflops import proto
+from tfflops.functions import MAX_DEPTH, function_body, function_call
+from tfflops.graph import TensorRef
+from tfflops.ops import Cost, OpView
+
+tf.get_logger().setLevel("ERROR")
+FLOAT = proto.DATA_TYPES["DT_FLOAT"]
+CONVENTIONS = ("tfprof", "macs", "exact", "full")
+MISMATCH = "mismatch"
+X = tf.TensorSpec([4, 8], name="x")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def graph_def_of(tf_graph_def) -> proto.GraphDef:
+    return proto.GraphDef.FromString(tf_graph_def.SerializeToString())
+
+
+def unlowered(concrete) -> proto.GraphDef:
+    """The function's graph as tf.function traced it: If/While/calls into the library."""
+    return graph_def_of(concrete.graph.as_graph_def())
+
+
+def frozen(concrete, lower: bool = False) -> proto.GraphDef:
+    converted = convert_variables_to_constants_v2(concrete, lower_control_flow=lower)
+    return graph_def_of(converted.graph.as_graph_def())
+
+
+def profile(tmp_path, graph_def, tfprof=True):
+    path = tmp_path / "model.pb"
+    path.write_bytes(graph_def.SerializeToString())
+    return tfflops.profile(path, outputs=["Identity"], tfprof=tfprof)
+
+
+def call_row(p, ops):
+    (row,) = [r for r in p.rows if r.op in ops]
+    return row
+
+
+def figures(p, row) -> dict[str, int]:
+    return {c: p.flops_of(row, c) for c in CONVENTIONS}
+
+
+def totals(p) -> dict[str, int]:
+    return {c: p.total_flops(c) for c in CONVENTIONS}
+
+
+def statuses(p) -> set[str]:
+    return {v.status for v in p.verdicts}
+
+
+# ---------------------------------------------------------------- If
+
+
+def cond_model(x, p, w1, w2):
+    return tf.cond(p > 0, lambda: x @ w1, lambda: tf.nn.relu(x @ w2))
+
+
+@pytest.fixture(scope="module")
+def cond_graphs():
+    w_spec = tf.TensorSpec([8, 16])
+    args = tf.function(cond_model).get_concrete_function(
+        X, tf.TensorSpec([], name="p"), w_spec, w_spec
+    )
+    w1 = tf.Variable(np.full([8, 16], 0.5, np.float32))
+    w2 = tf.Variable(np.full([8, 16], -0.5, np.float32))
+    closed = tf.function(lambda x, p: cond_model(x, p, w1, w2))
+    variables = closed.get_concrete_function(X, tf.TensorSpec([], name="p"))
+    return {
+        "unlowered": unlowered(args),
+        "frozen": frozen(variables),
+        "lowered": frozen(variables, lower=True),
+        "variables": unlowered(variables),
+    }
+
+
+@pytest.mark.parametrize("kind, params", [("unlowered", 0), ("frozen", 128 + 128)])
+def test_cond_counts_both_branches(tmp_path, cond_graphs, kind, params):
+    p = profile(tmp_path, cond_graphs[kind])
+    cond = call_row(p, {"If", "StatelessIf"})
+    # then x[4,8] @ W1[8,16]: 2*8*(4*16) = 1024 (macs 8*64 = 512, exact (2*8-1)*64 = 960);
+    # else relu(x @ W2): the same + Relu 4*16 = 64 under full only.
+    assert figures(p, cond) == {"tfprof": 0, "macs": 1024, "exact": 1920, "full": 2112}
+    assert cond.body_tfprof == 2048  # 1024 + 1024, what tf.profiler counts once lowered
+    assert cond.output_shapes == [[4, 16]]
+    assert cond.params == params  # frozen: the two [8,16] Consts fed into the If
+    # Outside the If only p > 0: one comparison (tf.profiler: 1; exact and macs: 0).
+    assert totals(p) == {"tfprof": 1, "macs": 1024, "exact": 1920, "full": 2113}
+    assert p.totals["tfprof_flops"] == 1  # tf.profiler never looks inside the branches
+    assert MISMATCH not in statuses(p)
+    verdict = p.verdicts[p.rows.index(cond)]
+    assert verdict.status == "match"
+    assert "both branches counted" in verdict.note
+    assert "function body counted by tfflops; tf.profiler sees none of it" in verdict.note
+
+
+def test_lowered_cond_is_what_tf_profiler_counts(tmp_path, cond_graphs):
+    p = profile(tmp_path, cond_graphs["frozen"])
+    lowered = profile(tmp_path, cond_graphs["lowered"])
+    assert not any(r.op in {"If", "StatelessIf"} for r in lowered.rows)
+    # The un-lowered graph, bodies included, under the tfprof convention: Greater 1 + the
+    # two branches 1024 + 1024 — tf.profiler's total once Switch/Merge replace the If.
+    analytic = p.total_flops("tfprof") + sum(r.body_tfprof for r in p.rows)
+    assert analytic == 2049
+    assert lowered.totals["tfprof_flops"] == 2049
+    assert lowered.totals["flops"] == 2049
+    assert lowered.totals["params"] == p.totals["params"] == 256  # 8*16 + 8*16
+
+
+def test_variables_read_through_resource_placeholders_are_not_guessed(tmp_path, cond_graphs):
+    # Un-frozen, a variable reaches the branch as a bare resource handle: its shape is
+    # unknown, so the MatMuls are named as not counted rather than counted wrong.
+    p = profile(tmp_path, cond_graphs["variables"], tfprof=False)
+    cond = call_row(p, {"If", "StatelessIf"})
+    assert figures(p, cond) == {"tfprof": 0, "macs": 0, "exact": 0, "full": 0}
+    # The two MatMuls, and the else branch's Relu of the MatMul's unknown output.
+    inner = sorted(where.split("/", 1)[1] for where in cond.inner_unknown)
+    assert inner == ["cond/Relu", "cond/matmul", "cond/matmul"]
+    assert "not counted inside" in cond.note and "MatMul" in cond.note
+
+
+# ---------------------------------------------------------------- While
+
+
+def loop_model(x, w):
+    def body(i, h):
+        return i + 1, h @ w
+
+    return tf.while_loop(lambda i, h: i < 3, body, [tf.constant(0), x])[1]
+
+
+@pytest.fixture(scope="module")
+def loop_graphs():
+    args = tf.function(loop_model).get_concrete_function(X, tf.TensorSpec([8, 8]))
+    w = tf.Variable(np.eye(8, dtype=np.float32))
+    variables = tf.function(lambda x: loop_model(x, w)).get_concrete_function(X)
+    return {"unlowered": unlowered(args), "frozen": frozen(variables)}
+
+
+@pytest.mark.parametrize("kind, params", [("unlowered", 0), ("frozen", 8 * 8)])
+def test_while_counts_one_iteration(tmp_path, loop_graphs, kind, params):
+    p = profile(tmp_path, loop_graphs[kind])
+    loop = call_row(p, {"While", "StatelessWhile"})
+    # body: h[4,8] @ W[8,8] 2*8*(4*8) = 512 (macs 8*32 = 256, exact (2*8-1)*32 = 480),
+    # i + 1 and the loop counter + 1: 1 + 1; cond: i < 3, 1 (a comparison: not in exact).
+    assert figures(p, loop) == {"tfprof": 0, "macs": 256, "exact": 482, "full": 515}
+    assert loop.body_tfprof == 515  # 512 + 1 + 1 + 1
+    assert totals(p) == {"tfprof": 0, "macs": 256, "exact": 482, "full": 515}
+    # Loop variables: counter, maximum_iterations, i, h, W — h keeps its shape.
+    assert loop.output_shapes == [[], [], [], [4, 8], [8, 8]]
+    assert loop.params == params
+    assert MISMATCH not in statuses(p)
+    note = p.verdicts[p.rows.index(loop)].note
+    assert "per iteration" in note
+    assert "tf.profiler sees none of it" in note
+
+
+def test_loop_variable_that_grows_is_counted_as_it_enters(tmp_path):
+    def grow(x):
+        def body(i, h):
+            return i + 1, tf.concat([h * 2.0, h], 0)
+
+        invariants = [tf.TensorShape([]), tf.TensorShape([None, 8])]
+        return tf.while_loop(lambda i, h: i < 2, body, [0, x], shape_invariants=invariants)[1]
+
+    p = profile(tmp_path, unlowered(tf.function(grow).get_concrete_function(X)))
+    loop = call_row(p, {"While", "StatelessWhile"})
+    # One pass with h as it enters, [4,8]: Mul 4*8 = 32, i + 1, counter + 1, i < 2.
+    assert loop.body_tfprof == 35  # 32 + 1 + 1 + 1
+    assert loop.output_shapes[3] == [None, 8]  # h: the body doubles its rows
+    assert "change shape in the body" in loop.note
+    assert MISMATCH not in statuses(p)
+
+
+# ---------------------------------------------------------------- calls
+
+
+@tf.function
+def inner(x, w):
+    return tf.nn.relu(x @ w)
+
+
+@tf.function
+def middle(x, w):
+    return inner(x, w) + 1.0
+
+
+@tf.function
+def top(x, w):
+    return middle(x, w) * 2.0
+
+
+def test_nested_calls_count_recursively(tmp_path):
+    graph_def = unlowered(top.get_concrete_function(X, tf.TensorSpec([8, 2])))
+    p = profile(tmp_path, graph_def)
+    call = call_row(p, {"PartitionedCall", "StatefulPartitionedCall"})
+    # inner: x[4,8] @ w[8,2] 2*8*(4*2) = 128 (macs 8*8 = 64, exact (2*8-1)*8 = 120) + Relu
+    # 4*2 = 8 (full); middle: + AddV2 8. The call node is middle.
+    assert figures(p, call) == {"tfprof": 0, "macs": 64, "exact": 128, "full": 144}
+    assert call.body_tfprof == 136  # 128 + 8
+    assert call.output_shapes == [[4, 2]]
+    # top's own Mul by 2: 4*2 = 8 under every convention but macs.
+    assert totals(p) == {"tfprof": 8, "macs": 64, "exact": 136, "full": 152}
+    assert p.totals["tfprof_flops"] == 8
+    assert MISMATCH not in statuses(p)
+
+
+@tf.function
+def embedded(x):
+    return x @ tf.constant(np.ones([8, 2], np.float32))
+
+
+def test_const_inside_a_function_is_a_parameter_once(tmp_path):
+    graph_def = unlowered(tf.function(lambda x: embedded(x) + embedded(x)).get_concrete_function(X))
+    p = profile(tmp_path, graph_def)
+    calls = [r for r in p.rows if r.op == "PartitionedCall"]
+    assert len(calls) == 2
+    assert [r.params for r in calls] == [16, 0]  # the 8*2 weight, shared by both calls
+    assert p.totals["params"] == 16
+    assert p.total_flops("macs") == 128  # 2 calls * 8*(4*2)
+    assert MISMATCH not in statuses(p)
+
+
+@tf.function
+def switch(b, x, w):
+    return tf.switch_case(b, [lambda: x @ w, lambda: tf.nn.relu(x @ w), lambda: x @ w + 1.0])
+
+
+def test_case_counts_every_branch(tmp_path):
+    concrete = switch.get_concrete_function(
+        tf.TensorSpec([], tf.int32, name="b"), X, tf.TensorSpec([8, 16])
+    )
+    p = profile(tmp_path, unlowered(concrete))
+    case = call_row(p, {"Case", "StatelessCase"})
+    # Each branch x[4,8] @ w[8,16]: 1024 (macs 512, exact 960); branch 1 + Relu 64 (full
+    # only), branch 2 + AddV2 64 (every convention but macs).
+    assert figures(p, case) == {
+        "tfprof": 0,
+        "macs": 1536,  # 512 * 3
+        "exact": 2944,  # 960 + 960 + (960 + 64)
+        "full": 3200,  # 1024 + (1024 + 64) + (1024 + 64)
+    }
+    assert case.body_tfprof == 3136  # 1024 + 1024 + (1024 + 64)
+    assert case.output_shapes == [[4, 16]]
+    assert "every branch counted" in p.verdicts[p.rows.index(case)].note
+    assert MISMATCH not in statuses(p)
+
+
+def test_the_call_formula_sums_its_bodies():
+    then = Cost(macs=512, mac_outputs=64, tfprof=1024)
+    orelse = Cost(macs=512, mac_outputs=64, other=64, tfprof=1024)
+    # Bodies add field by field; tf.profiler's figure for the call itself is 0.
+    assert function_call(OpView("If", bodies=(then, orelse))) == Cost(1024, 128, 0, 64, 0)
+
+
+# ---------------------------------------------------------------- hand-built functions
+
+
+def placeholder(g, name, dims):
+    node = g.node.add(name=name, op="Placeholder")
+    node.attr["dtype"].type = FLOAT
+    node.attr["shape"].shape.SetInParent()
+    for d in dims:
+        node.attr["shape"].shape.dim.add(size=d)
+
+
+def function(g, name, nodes, ret):
+    """A float → float function of argument ``x``: ``nodes`` are (name, op, inputs, f)."""
+    fn = g.library.function.add()
+    fn.signature.name = name
+    fn.signature.input_arg.add(name="x", type=FLOAT)
+    fn.signature.output_arg.add(name="y", type=FLOAT)
+    for node_name, op, inputs, callee in nodes:
+        node = fn.node_def.add(name=node_name, op=op, input=inputs)
+        node.attr["T"].type = FLOAT
+        if callee:
+            make_call(node, callee)
+    fn.ret["y"] = ret
+    return fn
+
+
+def make_call(node, callee):
+    node.attr["f"].func.name = callee
+    node.attr["Tin"].list.type.append(FLOAT)
+    node.attr["Tout"].list.type.append(FLOAT)
+
+
+def calling_graph(*functions) -> proto.GraphDef:
+    """x[2,3] → PartitionedCall of the first function → Identity."""
+    g = proto.GraphDef()
+    placeholder(g, "x", [2, 3])
+    make_call(g.node.add(name="call", op="PartitionedCall", input=["x"]), functions[0][0])
+    g.node.add(name="Identity", op="Identity", input=["call"]).attr["T"].type = FLOAT
+    for name, nodes, ret in functions:
+        function(g, name, nodes, ret)
+    return g
+
+
+def test_unknown_output_arg_is_unsupported_with_a_reason(tmp_path):
+    g = calling_graph(
+        (
+            "f",
+            [
+                ("sq", "Square", ["x"], None),
+                ("n", "MyMultiOutputOp", ["sq:y:0"], None),
+                ("r", "Relu", ["n:second:0"], None),
+            ],
+            "r:activations:0",
+        )
+    )
+    p = profile(tmp_path, g, tfprof=False)
+    call = call_row(p, {"PartitionedCall"})
+    assert call.cost is not None  # counted for the rest: Square of x[2,3], 2*3 = 6
+    assert call.body_tfprof == 6
+    assert figures(p, call)["full"] == 6
+    assert call.inner_unsupported == {"MyMultiOutputOp": 1}
+    assert call.inner_unknown == ["f/r"]
+    assert "f/r (Relu: input 'n:second:0' in function f: output arg 'second'" in call.note
+    assert call.output_shapes == [None]  # f returns r, which nobody could place
+
+
+def test_recursive_function_is_followed_once(tmp_path):
+    g = calling_graph(
+        (
+            "f",
+            [("sq", "Square", ["x"], None), ("again", "PartitionedCall", ["sq:y:0"], "f")],
+            "again:output:0",
+        )
+    )
+    p = profile(tmp_path, g, tfprof=False)
+    call = call_row(p, {"PartitionedCall"})
+    assert call.body_tfprof == 6  # the Square of the first pass, 2*3
+    assert call.inner_unknown == ["f/again"]
+    assert "recursive call of f not followed" in call.note
+
+
+def test_mutual_recursion_is_followed_once_each(tmp_path):
+    g = calling_graph(
+        (
+            "f",
+            [("sq", "Square", ["x"], None), ("c", "PartitionedCall", ["sq:y:0"], "g")],
+            "c:output:0",
+        ),
+        (
+            "g",
+            [("ng", "Neg", ["x"], None), ("c", "PartitionedCall", ["ng:y:0"], "f")],
+            "c:output:0",
+        ),
+    )
+    p = profile(tmp_path, g, tfprof=False)
+    call = call_row(p, {"PartitionedCall"})
+    assert call.body_tfprof == 12  # Square 2*3 in f + Neg 2*3 in g; g's call of f is cut
+    assert "recursive call of f not followed" in call.note
+
+
+def test_nesting_deeper_than_the_limit_is_cut(tmp_path):
+    depth = MAX_DEPTH + 8
+    chain = [
+        (
+            f"f{k}",
+            [("sq", "Square", ["x"], None)]
+            + ([("c", "PartitionedCall", ["sq:y:0"], f"f{k + 1}")] if k + 1 < depth else []),
+            "c:output:0" if k + 1 < depth else "sq:y:0",
+        )
+        for k in range(depth)
+    ]
+    p = profile(tmp_path, calling_graph(*chain), tfprof=False)
+    call = call_row(p, {"PartitionedCall"})
+    assert MAX_DEPTH == 32
+    assert call.body_tfprof == 192  # f0 .. f31 each Square 2*3: 32 * 6
+    assert f"calls nested deeper than {MAX_DEPTH}" in call.note
+
+
+# Output args → flat output index: the table for several args, ``i`` for one list arg.
+INDEX_CASES = [
+    ("FusedBatchNormV3", "y", 0, 0),
+    ("FusedBatchNormV3", "batch_variance", 0, 2),
+    ("FusedBatchNormV3", "reserve_space_3", 0, 5),
+    ("Switch", "output_true", 0, 1),
+    ("Merge", "value_index", 0, 1),
+    ("TopKV2", "indices", 0, 1),
+    ("SparseSoftmaxCrossEntropyWithLogits", "backprop", 0, 1),
+    ("MatMul", "product", 0, 0),
+    ("Split", "output", 2, 2),
+    ("IdentityN", "output", 1, 1),
+    ("FusedBatchNormV3", "batch_varience", 0, "FusedBatchNormV3 has no output arg"),
+    ("FusedBatchNormV3", "batch_mean", 1, "output 'batch_mean' of FusedBatchNormV3 is one"),
+    ("MyMultiOutputOp", "second", 0, "not in tfflops' table"),
+]
+
+
+@pytest.mark.parametrize("op, arg, index, expected", INDEX_CASES)
+def test_output_arg_to_flat_index(op, arg, index, expected):
+    fn = proto.GraphDef().library.function.add()
+    fn.signature.name = "f"
+    fn.signature.input_arg.add(name="x", type=FLOAT)
+    fn.node_def.add(name="p", op=op, input=["x"])
+    fn.node_def.add(name="r", op="Identity", input=[f"p:{arg}:{index}"])
+    body = function_body(fn)
+    if isinstance(expected, int):
+        assert body.graph.inputs["r"] == [TensorRef("p", expected)]
+        assert body.unresolved == {}
+    else:
+        assert expected in body.unresolved["r"]
+
+
+def test_op_read_through_two_arg_names_is_not_guessed():
+    fn = proto.GraphDef().library.function.add()
+    fn.signature.name = "f"
+    fn.signature.input_arg.add(name="x", type=FLOAT)
+    fn.node_def.add(name="p", op="MyOp", input=["x"])
+    fn.node_def.add(name="a", op="Identity", input=["p:y:0"])
+    fn.node_def.add(name="b", op="Identity", input=["p:z:0"])
+    body = function_body(fn)
+    assert sorted(body.unresolved) == ["a", "b"]
+    assert "read through output args 'y', 'z'" in body.unresolved["a"]
