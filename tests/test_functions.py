@@ -337,6 +337,15 @@ def test_unknown_output_arg_is_unsupported_with_a_reason(tmp_path):
     assert call.inner_unknown == ["f/r"]
     assert "f/r (Relu: input 'n:second:0' in function f: output arg 'second'" in call.note
     assert call.output_shapes == [None]  # f returns r, which nobody could place
+    # the profile as a whole reports what its function bodies hold
+    assert p.unsupported_ops == {"MyMultiOutputOp": 1}
+    assert any("f/r" in note for note in p.notes)
+    # and `tfflops check --fail-on unsupported,unknown-shape` sees them
+    from tfflops.check import measurement_of
+
+    findings = measurement_of(p).findings
+    assert findings["unsupported"] == ("call/MyMultiOutputOp",)
+    assert findings["unknown-shape"] == ("f/r",)
 
 
 def test_recursive_function_is_followed_once(tmp_path):

@@ -155,6 +155,9 @@ def measurement_of(p) -> Measurement:
         figures["bytes"] += r.bytes
         if r.cost is None:
             (unsupported if lookup(r.op) is None else unknown).append(r.name)
+        # A function call is counted even when some of its body is not: those count too.
+        unsupported += [f"{r.name}/{op}" for op in r.inner_unsupported]
+        unknown += list(r.inner_unknown)
     totals = {f: sum(figures[f] for figures in op_types.values()) for f in FIGURES}
     return Measurement(
         model=p.model,

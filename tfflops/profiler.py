@@ -95,8 +95,11 @@ class Profile:
 
     @property
     def unsupported_ops(self) -> dict[str, int]:
-        """Op types tfflops has no formula for, with their node counts."""
+        """Op types tfflops has no formula for, with their node counts (function bodies
+        included)."""
         counts = Counter(r.op for r in self.rows if r.cost is None and lookup(r.op) is None)
+        for r in self.rows:
+            counts.update(r.inner_unsupported)
         return dict(sorted(counts.items()))
 
     def status_counts(self) -> dict[str, int]:
@@ -254,6 +257,7 @@ def _findings(p: Profile) -> Iterable[str]:
         ops = ", ".join(f"{op} ({n})" for op, n in skipped.most_common())
         yield f"tf.profiler counts 0 for: {ops} (FLOPs under full)"
     unknown = [r.name for r in p.rows if r.cost is None and lookup(r.op) is not None]
+    unknown += [inner for r in p.rows for inner in r.inner_unknown]
     if unknown:
         yield f"{len(unknown)} node(s) with unknown shapes not counted, e.g. {unknown[0]}"
     if p.unsupported_ops:
