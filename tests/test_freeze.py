@@ -158,7 +158,7 @@ def test_cli_freeze_writes_the_graph_and_says_what_it_did(tmp_path, capsys):
     assert main(argv) == 0
     captured = capsys.readouterr()
     assert captured.out == (
-        f"wrote {out}: 3 of 20 nodes, 2 variable(s) frozen from initializers; outputs output\n"
+        f"wrote {out}: 20 nodes → 3, 2 variable(s) frozen from initializers; outputs output\n"
     )
     assert "from running their initializers" in captured.err
     assert ops_of(load_model(out)[0]) == ["Const", "Const", "MatMul"]

@@ -349,7 +349,7 @@ def _freeze(args) -> int:
     variables = len(frozen.variables)
     source = f" from {frozen.values_from}" if frozen.values_from else ""
     print(
-        f"wrote {args.output}: {len(frozen.graph_def.node)} of {frozen.nodes_before} nodes, "
+        f"wrote {args.output}: {frozen.nodes_before} nodes → {len(frozen.graph_def.node)}, "
         f"{variables} variable(s) frozen{source}; outputs {', '.join(frozen.outputs)}"
     )
     return 0
