@@ -46,10 +46,9 @@ from tfflops.freezer import (
 )
 from tfflops.graph import Graph
 from tfflops.loader import load_model
+from tfflops.op_families import CALL_OPS, SAVE_RESTORE_OPS, VARIABLE_OPS
 from tfflops.profiler import Profile, profile
 from tfflops.report import clip, text_grid, unit
-from tfflops.safety import CALL_OPS
-from tfflops.variables import VARIABLE_OPS
 
 FORMATS = ("table", "json", "markdown")
 
@@ -82,9 +81,6 @@ _ASSIGN_OPS = frozenset(
 _READ_OPS = frozenset(
     {"Identity", "ReadVariableOp", "Snapshot", "VarIsInitializedOp", "IsVariableInitialized"}
     | VARIABLE_OPS
-)
-_SAVE_RESTORE_OPS = frozenset(
-    {"Save", "SaveV2", "SaveSlices", "Restore", "RestoreV2", "RestoreSlice", "MergeV2Checkpoints"}
 )
 _LOWERED_OPS = frozenset({"Switch", "RefSwitch", "Merge", "RefMerge", "Enter", "Exit"})
 _FUNCTIONAL_CONTROL_FLOW = CALL_OPS - {"PartitionedCall", "StatefulPartitionedCall"}
@@ -424,7 +420,7 @@ class _BeforeFacts:
                 [
                     n
                     for n, op in ops.items()
-                    if _SAVE_SCOPE.match(n) or "Summary" in op or op in _SAVE_RESTORE_OPS
+                    if _SAVE_SCOPE.match(n) or "Summary" in op or op in SAVE_RESTORE_OPS
                 ]
             ),
             by_data=data_ancestors(before, outputs),

@@ -18,6 +18,7 @@ from typing import NamedTuple
 from tfflops.freezer import INFERENCE
 from tfflops.functions import BodyRun, CallShapes, function_call
 from tfflops.graph import Graph
+from tfflops.op_families import VARIABLE_OPS
 from tfflops.ops import VIEW_OPS, ZERO_COST, Cost, OpView, UnknownShape, lookup
 from tfflops.shapes import ShapeResult, TensorInfo, is_known
 from tfflops.tensors import DTYPE_SIZE, FLOAT_DTYPES, NodeAttrs, base_dtype
@@ -37,7 +38,6 @@ _CONTRACTIONS = frozenset(
 _ZERO = Cost()
 _PARAMETER_SOURCES = frozenset({"VariableV2", "Variable", "VarHandleOp", "Const"})
 _BIAS_OPS = frozenset({"BiasAdd", "BiasAddV1", "Add", "AddV2"})
-_VARIABLE_OPS = frozenset({"VariableV2", "Variable", "VarHandleOp"})
 
 
 @dataclass(slots=True)
@@ -151,7 +151,7 @@ def _is_parameter(node, info: TensorInfo | None) -> bool:
     """A floating-point Const or variable with at least one dimension."""
     if info is None or not is_known(info.shape) or not info.shape:
         return False
-    if node.op in _VARIABLE_OPS:
+    if node.op in VARIABLE_OPS:
         dtype = node.attr["dtype"].type if "dtype" in node.attr else 0
         return base_dtype(dtype) in FLOAT_DTYPES
     return node.op == "Const" and base_dtype(info.dtype) in FLOAT_DTYPES

@@ -31,6 +31,7 @@ from tfflops import proto
 from tfflops.errors import TfflopsError
 from tfflops.graph import parse_tensor_name
 from tfflops.loader import ModelFile, read_model
+from tfflops.op_families import PLACEHOLDER_OPS
 from tfflops.tensors import dtype_name, shape_from_proto
 
 DEFAULT_SIGNATURE = "serving_default"
@@ -193,9 +194,6 @@ def open_model(
     return opened
 
 
-_INPUT_OPS = frozenset({"Placeholder", "PlaceholderV2", "PlaceholderWithDefault"})
-
-
 def feed_signature_inputs(graph_def: proto.GraphDef, signature: Signature) -> list[str]:
     """Make every input of ``signature`` a Placeholder of its dtype and shape, in place.
 
@@ -209,7 +207,7 @@ def feed_signature_inputs(graph_def: proto.GraphDef, signature: Signature) -> li
     for spec in signature.inputs:
         ref = parse_tensor_name(spec.name)
         node = nodes[ref.node]
-        if node.op in _INPUT_OPS:
+        if node.op in PLACEHOLDER_OPS:
             continue
         fed.append(f"{spec.name} ({node.op})")
         dtype = proto.DATA_TYPES.get(f"DT_{spec.dtype.upper()}", 0) or _output_dtype(node)

@@ -26,7 +26,8 @@ from tfflops import proto
 from tfflops.errors import TfflopsError
 from tfflops.files import write_atomic
 from tfflops.graph import Graph, parse_tensor_name
-from tfflops.variables import VARIABLE_OPS, convert_variables, declared_shape, used_functions
+from tfflops.op_families import SAVE_RESTORE_OPS, VARIABLE_OPS
+from tfflops.variables import convert_variables, declared_shape, used_functions
 
 INFERENCE, INIT, OTHER = "inference", "init", "other"
 
@@ -163,9 +164,6 @@ _UPDATE_OPS = frozenset(
         "ResourceCountUpTo",
     }
 )
-_SAVE_RESTORE_OPS = frozenset(
-    {"Save", "SaveV2", "SaveSlices", "Restore", "RestoreV2", "RestoreSlice", "MergeV2Checkpoints"}
-)
 _INIT_CHECK_OPS = frozenset({"VarIsInitializedOp", "IsVariableInitialized"})
 # An Identity next to these holds a control-flow frame or branch together: kept.
 _CONTROL_FLOW_OPS = frozenset(
@@ -198,7 +196,7 @@ def is_update_op(op: str) -> bool:
 
 def is_training_only(op: str) -> bool:
     """Updates, save/restore, summaries and initialization checks: gone from a frozen graph."""
-    return is_update_op(op) or op in _SAVE_RESTORE_OPS or op in _INIT_CHECK_OPS or "Summary" in op
+    return is_update_op(op) or op in SAVE_RESTORE_OPS or op in _INIT_CHECK_OPS or "Summary" in op
 
 
 @dataclass

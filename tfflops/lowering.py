@@ -11,26 +11,14 @@ from __future__ import annotations
 
 from tfflops import proto
 from tfflops.errors import TfflopsError
+from tfflops.op_families import CALL_OPS
 from tfflops.tfprof import import_tensorflow
-
-FUNCTIONAL_OPS = frozenset(
-    {
-        "If",
-        "StatelessIf",
-        "While",
-        "StatelessWhile",
-        "Case",
-        "StatelessCase",
-        "PartitionedCall",
-        "StatefulPartitionedCall",
-    }
-)
 
 
 def needs_lowering(graph_def: proto.GraphDef) -> bool:
     """Whether the graph calls a function (control flow or a plain call) at its top level."""
     library = {f.signature.name for f in graph_def.library.function}
-    return any(n.op in FUNCTIONAL_OPS or n.op in library for n in graph_def.node)
+    return any(n.op in CALL_OPS or n.op in library for n in graph_def.node)
 
 
 def lower_control_flow(

@@ -16,8 +16,8 @@ from tfflops.errors import TfflopsError
 from tfflops.formats import open_model
 from tfflops.freezer import INFERENCE, INIT, default_outputs, resolve_outputs, tag_phases
 from tfflops.graph import Graph
+from tfflops.op_families import CALL_OPS
 from tfflops.ops import lookup
-from tfflops.safety import CALL_OPS
 from tfflops.shapes import ShapeResult, infer_shapes
 
 NODE_COLUMNS = (

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from tfflops.errors import TfflopsError
 from tfflops.freezer import ancestors
 from tfflops.graph import Graph
+from tfflops.op_families import CALL_OPS
 from tfflops.variables import called_functions
 
 _CONSTANTS = {
@@ -235,18 +236,6 @@ _CONTROL_FLOW = {
     "RefSwitch",
     "Switch",
 }
-CALL_OPS = frozenset(
-    {
-        "If",
-        "StatelessIf",
-        "While",
-        "StatelessWhile",
-        "Case",
-        "StatelessCase",
-        "PartitionedCall",
-        "StatefulPartitionedCall",
-    }
-)
 _STRINGS = {"AsString", "ShardedFilename", "StringJoin"}
 
 PURE_OPS = frozenset(

@@ -38,6 +38,7 @@ from tfflops.functions import (
     Library,
 )
 from tfflops.graph import Graph, parse_tensor_name
+from tfflops.op_families import PLACEHOLDER_OPS
 from tfflops.tensors import (
     DT,
     FLOAT_DTYPES,
@@ -221,7 +222,7 @@ def _infer(
         elif unresolved and name in unresolved:
             result.unknown[name] = unresolved[name]
             outs = []
-        elif node.op in _PLACEHOLDER_OPS:
+        elif node.op in PLACEHOLDER_OPS:
             outs = _placeholder(node, ins, pinned.get(name), default_batch, result)
         else:
             spec = CALL_OPS.get(node.op)
@@ -234,9 +235,6 @@ def _infer(
         result.tensors[name] = outs
 
 
-_PLACEHOLDER_OPS = frozenset({"Placeholder", "PlaceholderV2", "PlaceholderWithDefault"})
-
-
 def _check_input_shapes(graph: Graph, input_shapes: dict) -> dict[str, tuple]:
     pinned = {}
     for raw_name, shape in input_shapes.items():
@@ -244,7 +242,7 @@ def _check_input_shapes(graph: Graph, input_shapes: dict) -> dict[str, tuple]:
         node = graph.nodes.get(name)
         if node is None:
             raise TfflopsError(f"--input-shape: no node named {name!r} in {graph.source}")
-        if node.op not in _PLACEHOLDER_OPS:
+        if node.op not in PLACEHOLDER_OPS:
             raise TfflopsError(
                 f"--input-shape {name}: {name!r} is a {node.op} node, not an input (Placeholder)"
             )

@@ -19,12 +19,10 @@ from tfflops.errors import TfflopsError
 from tfflops.formats import open_model, select_signature
 from tfflops.freezer import default_outputs, tag_phases
 from tfflops.graph import Graph
+from tfflops.op_families import PLACEHOLDER_OPS, VARIABLE_OPS
 from tfflops.ops import ZERO_COST, lookup
 from tfflops.shapes import infer_shapes, is_known
 from tfflops.tensors import dtype_name, shape_from_proto
-
-_VARIABLE_OPS = frozenset({"VariableV2", "Variable", "VarHandleOp"})
-_INPUT_OPS = frozenset({"Placeholder", "PlaceholderV2", "PlaceholderWithDefault"})
 
 
 def inspect_model(
@@ -54,10 +52,10 @@ def inspect_model(
     inputs = []
     variables = []
     for name, node in graph.nodes.items():
-        if node.op in _INPUT_OPS:
+        if node.op in PLACEHOLDER_OPS:
             shape = shape_from_proto(node.attr["shape"].shape) if "shape" in node.attr else None
             inputs.append(_tensor(name, node.attr["dtype"].type, shape))
-        elif node.op in _VARIABLE_OPS:
+        elif node.op in VARIABLE_OPS:
             shape = shape_from_proto(node.attr["shape"].shape) if "shape" in node.attr else None
             variables.append(_tensor(name, node.attr["dtype"].type, shape))
 

@@ -23,9 +23,8 @@ from dataclasses import dataclass, field
 
 from tfflops import proto
 from tfflops.errors import TfflopsError
+from tfflops.op_families import VARIABLE_OPS
 from tfflops.tensors import dtype_name, tensor_shape
-
-VARIABLE_OPS = frozenset({"VariableV2", "Variable", "VarHandleOp"})
 
 _REF_TWINS = {
     "RefIdentity": "Identity",
