@@ -2,9 +2,10 @@
 
 Real TF2 graphs built with tf.function: un-lowered as ``concrete_function.graph`` gives
 them (weights passed as arguments) and frozen by ``convert_variables_to_constants_v2``
-with ``lower_control_flow=False`` (weights become Consts fed to the call). The call node's
-tfprof figure is 0 like tf.profiler's, so every node still matches; its other conventions
-sum the bodies, and ``body_tfprof`` is what tf.profiler counts once the graph is lowered.
+with ``lower_control_flow=False`` (weights become Consts fed to the call). A call node's
+figures sum its bodies under every convention; under ``tfprof`` that is what tf.profiler
+counts once the graph is lowered. On the graph as loaded tf.profiler counts 0 for it: the
+node's status is ``explained``, never ``mismatch``.
 Hand-built FunctionDefs cover what TensorFlow will not build: unknown output args,
 recursion, deep nesting.
 """
@@ -100,16 +101,16 @@ def test_cond_counts_both_branches(tmp_path, cond_graphs, kind, params):
     cond = call_row(p, {"If", "StatelessIf"})
     # then x[4,8] @ W1[8,16]: 2*8*(4*16) = 1024 (macs 8*64 = 512, exact (2*8-1)*64 = 960);
     # else relu(x @ W2): the same + Relu 4*16 = 64 under full only.
-    assert figures(p, cond) == {"tfprof": 0, "macs": 1024, "exact": 1920, "full": 2112}
-    assert cond.body_tfprof == 2048  # 1024 + 1024, what tf.profiler counts once lowered
+    # tfprof: 1024 + 1024, what tf.profiler counts once lowered
+    assert figures(p, cond) == {"tfprof": 2048, "macs": 1024, "exact": 1920, "full": 2112}
     assert cond.output_shapes == [[4, 16]]
     assert cond.params == params  # frozen: the two [8,16] Consts fed into the If
     # Outside the If only p > 0: one comparison (tf.profiler: 1; exact and macs: 0).
-    assert totals(p) == {"tfprof": 1, "macs": 1024, "exact": 1920, "full": 2113}
+    assert totals(p) == {"tfprof": 2049, "macs": 1024, "exact": 1920, "full": 2113}
     assert p.totals["tfprof_flops"] == 1  # tf.profiler never looks inside the branches
     assert MISMATCH not in statuses(p)
     verdict = p.verdicts[p.rows.index(cond)]
-    assert verdict.status == "match"
+    assert (verdict.status, verdict.tfprof_flops) == ("explained", 0)
     assert "both branches counted" in verdict.note
     assert "function body counted by tfflops; tf.profiler sees none of it" in verdict.note
 
@@ -120,8 +121,7 @@ def test_lowered_cond_is_what_tf_profiler_counts(tmp_path, cond_graphs):
     assert not any(r.op in {"If", "StatelessIf"} for r in lowered.rows)
     # The un-lowered graph, bodies included, under the tfprof convention: Greater 1 + the
     # two branches 1024 + 1024 — tf.profiler's total once Switch/Merge replace the If.
-    analytic = p.total_flops("tfprof") + sum(r.body_tfprof for r in p.rows)
-    assert analytic == 2049
+    assert p.total_flops("tfprof") == 2049
     assert lowered.totals["tfprof_flops"] == 2049
     assert lowered.totals["flops"] == 2049
     assert lowered.totals["params"] == p.totals["params"] == 256  # 8*16 + 8*16
@@ -163,9 +163,9 @@ def test_while_counts_one_iteration(tmp_path, loop_graphs, kind, params):
     loop = call_row(p, {"While", "StatelessWhile"})
     # body: h[4,8] @ W[8,8] 2*8*(4*8) = 512 (macs 8*32 = 256, exact (2*8-1)*32 = 480),
     # i + 1 and the loop counter + 1: 1 + 1; cond: i < 3, 1 (a comparison: not in exact).
-    assert figures(p, loop) == {"tfprof": 0, "macs": 256, "exact": 482, "full": 515}
-    assert loop.body_tfprof == 515  # 512 + 1 + 1 + 1
-    assert totals(p) == {"tfprof": 0, "macs": 256, "exact": 482, "full": 515}
+    # tfprof: 512 + 1 + 1 + 1, what tf.profiler counts for one lowered iteration
+    assert figures(p, loop) == {"tfprof": 515, "macs": 256, "exact": 482, "full": 515}
+    assert totals(p) == {"tfprof": 515, "macs": 256, "exact": 482, "full": 515}
     # Loop variables: counter, maximum_iterations, i, h, W — h keeps its shape.
     assert loop.output_shapes == [[], [], [], [4, 8], [8, 8]]
     assert loop.params == params
@@ -186,7 +186,7 @@ def test_loop_variable_that_grows_is_counted_as_it_enters(tmp_path):
     p = profile(tmp_path, unlowered(tf.function(grow).get_concrete_function(X)))
     loop = call_row(p, {"While", "StatelessWhile"})
     # One pass with h as it enters, [4,8]: Mul 4*8 = 32, i + 1, counter + 1, i < 2.
-    assert loop.body_tfprof == 35  # 32 + 1 + 1 + 1
+    assert loop.cost.tfprof == 35  # 32 + 1 + 1 + 1
     assert loop.output_shapes[3] == [None, 8]  # h: the body doubles its rows
     assert "change shape in the body" in loop.note
     assert MISMATCH not in statuses(p)
@@ -216,11 +216,11 @@ def test_nested_calls_count_recursively(tmp_path):
     call = call_row(p, {"PartitionedCall", "StatefulPartitionedCall"})
     # inner: x[4,8] @ w[8,2] 2*8*(4*2) = 128 (macs 8*8 = 64, exact (2*8-1)*8 = 120) + Relu
     # 4*2 = 8 (full); middle: + AddV2 8. The call node is middle.
-    assert figures(p, call) == {"tfprof": 0, "macs": 64, "exact": 128, "full": 144}
-    assert call.body_tfprof == 136  # 128 + 8
+    # tfprof: 128 + 8
+    assert figures(p, call) == {"tfprof": 136, "macs": 64, "exact": 128, "full": 144}
     assert call.output_shapes == [[4, 2]]
     # top's own Mul by 2: 4*2 = 8 under every convention but macs.
-    assert totals(p) == {"tfprof": 8, "macs": 64, "exact": 136, "full": 152}
+    assert totals(p) == {"tfprof": 144, "macs": 64, "exact": 136, "full": 152}
     assert p.totals["tfprof_flops"] == 8
     assert MISMATCH not in statuses(p)
 
@@ -255,12 +255,11 @@ def test_case_counts_every_branch(tmp_path):
     # Each branch x[4,8] @ w[8,16]: 1024 (macs 512, exact 960); branch 1 + Relu 64 (full
     # only), branch 2 + AddV2 64 (every convention but macs).
     assert figures(p, case) == {
-        "tfprof": 0,
+        "tfprof": 3136,  # 1024 + 1024 + (1024 + 64)
         "macs": 1536,  # 512 * 3
         "exact": 2944,  # 960 + 960 + (960 + 64)
         "full": 3200,  # 1024 + (1024 + 64) + (1024 + 64)
     }
-    assert case.body_tfprof == 3136  # 1024 + 1024 + (1024 + 64)
     assert case.output_shapes == [[4, 16]]
     assert "every branch counted" in p.verdicts[p.rows.index(case)].note
     assert MISMATCH not in statuses(p)
@@ -269,8 +268,8 @@ def test_case_counts_every_branch(tmp_path):
 def test_the_call_formula_sums_its_bodies():
     then = Cost(macs=512, mac_outputs=64, tfprof=1024)
     orelse = Cost(macs=512, mac_outputs=64, other=64, tfprof=1024)
-    # Bodies add field by field; tf.profiler's figure for the call itself is 0.
-    assert function_call(OpView("If", bodies=(then, orelse))) == Cost(1024, 128, 0, 64, 0)
+    # Bodies add field by field, tf.profiler's figures too (what it counts once lowered).
+    assert function_call(OpView("If", bodies=(then, orelse))) == Cost(1024, 128, 0, 64, 2048)
 
 
 # ---------------------------------------------------------------- hand-built functions
@@ -331,7 +330,7 @@ def test_unknown_output_arg_is_unsupported_with_a_reason(tmp_path):
     p = profile(tmp_path, g, tfprof=False)
     call = call_row(p, {"PartitionedCall"})
     assert call.cost is not None  # counted for the rest: Square of x[2,3], 2*3 = 6
-    assert call.body_tfprof == 6
+    assert call.cost.tfprof == 6
     assert figures(p, call)["full"] == 6
     assert call.inner_unsupported == {"MyMultiOutputOp": 1}
     assert call.inner_unknown == ["f/r"]
@@ -358,7 +357,7 @@ def test_recursive_function_is_followed_once(tmp_path):
     )
     p = profile(tmp_path, g, tfprof=False)
     call = call_row(p, {"PartitionedCall"})
-    assert call.body_tfprof == 6  # the Square of the first pass, 2*3
+    assert call.cost.tfprof == 6  # the Square of the first pass, 2*3
     assert call.inner_unknown == ["f/again"]
     assert "recursive call of f not followed" in call.note
 
@@ -378,7 +377,7 @@ def test_mutual_recursion_is_followed_once_each(tmp_path):
     )
     p = profile(tmp_path, g, tfprof=False)
     call = call_row(p, {"PartitionedCall"})
-    assert call.body_tfprof == 12  # Square 2*3 in f + Neg 2*3 in g; g's call of f is cut
+    assert call.cost.tfprof == 12  # Square 2*3 in f + Neg 2*3 in g; g's call of f is cut
     assert "recursive call of f not followed" in call.note
 
 
@@ -396,7 +395,7 @@ def test_nesting_deeper_than_the_limit_is_cut(tmp_path):
     p = profile(tmp_path, calling_graph(*chain), tfprof=False)
     call = call_row(p, {"PartitionedCall"})
     assert MAX_DEPTH == 32
-    assert call.body_tfprof == 192  # f0 .. f31 each Square 2*3: 32 * 6
+    assert call.cost.tfprof == 192  # f0 .. f31 each Square 2*3: 32 * 6
     assert f"calls nested deeper than {MAX_DEPTH}" in call.note
 
 

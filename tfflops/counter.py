@@ -3,9 +3,10 @@
 A node that calls functions (If, While, Case, PartitionedCall, ...) is counted from the
 bodies the shape inference analysed (``ShapeResult.calls``): its Cost sums their nodes'
 (recursively; If/Case every branch, While cond + body once), its bytes theirs, and the
-parameter Consts inside count on it. Its ``tfprof`` figure stays 0 — tf.profiler never
-looks inside a function — and ``body_tfprof`` keeps what tf.profiler counts for the bodies
-once the graph is lowered. Inner nodes tfflops cannot count are named in its note.
+parameter Consts inside count on it. Its ``tfprof`` figure is what tf.profiler counts for
+the bodies once the graph is lowered (on the graph as loaded, tf.profiler never looks
+inside a function: the cross-check explains that difference). Inner nodes tfflops cannot
+count are named in its note.
 """
 
 from __future__ import annotations
@@ -54,7 +55,6 @@ class NodeCount:
     problem: str | None = None
     bias: str | None = None  # "folded-here" / "folded-away", for exact-bias
     note: str | None = None  # what a call node's count rests on, what it leaves out
-    body_tfprof: int = 0  # a call node: tf.profiler's figure for its bodies once lowered
     # A call node: op types inside its bodies with no formula, and inner nodes (as
     # "function/node") with a formula but unknown shapes — neither counted.
     inner_unsupported: dict[str, int] = field(default_factory=dict)
@@ -91,7 +91,6 @@ def count_graph(graph: Graph, shapes: ShapeResult, phases: dict[str, str]) -> li
                 outputs=outs,
                 problem=counted.problem,
                 note=counted.note,
-                body_tfprof=counted.lowered_tfprof,
                 inner_unsupported=_no_formula_ops(counted.uncounted),
                 inner_unknown=[u.where for u in counted.uncounted if u.unknown_shape],
             )
@@ -246,7 +245,6 @@ class _Counted:
     uncounted: list[_Uncounted] = field(default_factory=list)
     problem: str | None = None
     note: str | None = None
-    lowered_tfprof: int = 0
 
 
 class _Bodies:
@@ -284,11 +282,11 @@ class _Bodies:
             bodies=tuple(costs),
         )
         cost = (lookup(node.op) or function_call)(view)
-        lowered = sum(c.tfprof for c in costs)
+        lowered = cost.tfprof
         if call.note:
             notes.append(call.note)
         note = _call_note(call, lowered, uncounted, notes)
-        return _Counted(cost, moved, params, uncounted, note=note, lowered_tfprof=lowered)
+        return _Counted(cost, moved, params, uncounted, note=note)
 
     def count_body(self, run: BodyRun) -> _Counted:
         """Every node of one analysed body, summed (nested calls through count_call)."""
@@ -311,12 +309,11 @@ class _Bodies:
                 produced = tensors.get(ref_node)
                 ins.append(produced[index] if produced and index < len(produced) else None)
             call = shapes.calls.get(name)
-            lowered = 0
             if name in body.unresolved:
                 cost, problem = None, body.unresolved[name]
             elif call is not None:
                 inner = self.count_call(node, ins, outs, call)
-                cost, problem, lowered = inner.cost, inner.problem, inner.lowered_tfprof
+                cost, problem = inner.cost, inner.problem
                 if cost is not None:
                     moved += inner.bytes
                     params.update(inner.params)
@@ -338,7 +335,7 @@ class _Bodies:
             mac_outputs += cost.mac_outputs
             arith += cost.arith
             other += cost.other
-            tfprof += cost.tfprof + lowered
+            tfprof += cost.tfprof
             if (
                 op == "Const"
                 and outs

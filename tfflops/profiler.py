@@ -181,11 +181,11 @@ def _profile(model, outputs, input_shapes, convention, tfprof, signature, tag_se
         input_shapes = opened.input_shapes(input_shapes)
         model_outputs = opened.outputs
         not_outputs = opened.not_outputs
-        if model_outputs and _calls_functions(graph_def, model_outputs) and convention == "tfprof":
+        if model_outputs and _calls_functions(graph_def, model_outputs):
             notes.append(
-                "the signature calls functions, which tf.profiler counts 0 (so does the "
-                "tfprof convention): --convention macs, exact or full counts their bodies, "
-                "and `tfflops freeze` writes a flat graph tf.profiler counts"
+                "the signature calls functions: tf.profiler counts 0 for them, tfflops counts "
+                "their bodies as tf.profiler does once they are inlined (`tfflops freeze` "
+                "writes that flat graph)"
             )
     graph = Graph(graph_def, source)
     if outputs:
