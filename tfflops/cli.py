@@ -55,7 +55,11 @@ def _add_format_options(parser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="tfflops", description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog="tfflops",
+        description="FLOPs, MACs, params and bytes of TensorFlow models, cross-checked with "
+        "tf.profiler.",
+    )
     from tfflops import __version__
 
     parser.add_argument("--version", action="version", version=f"tfflops {__version__}")
