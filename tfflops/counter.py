@@ -158,11 +158,11 @@ def _is_parameter(node, info: TensorInfo | None) -> bool:
 
 def _attribute_params(graph: Graph, shapes: ShapeResult, rows: dict[str, NodeCount]) -> None:
     """Each parameter the inference phase reads counts once, on the op that uses it."""
-    for name, node in graph.nodes.items():
-        if rows[name].phase != INFERENCE or node.op not in _PARAMETER_SOURCES:
+    for name, op in graph.ops.items():
+        if op not in _PARAMETER_SOURCES or rows[name].phase != INFERENCE:
             continue
         info = shapes.output(name)
-        if not _is_parameter(node, info):
+        if not _is_parameter(graph.nodes[name], info):
             continue
         rows[_param_user(graph, name, rows)].params += math.prod(info.shape)
 
@@ -197,13 +197,13 @@ def _attribute_body_params(body_params: dict[str, dict[str, int]], rows) -> None
 
 def _fold_biases(graph: Graph, shapes: ShapeResult, rows: dict[str, NodeCount]) -> None:
     """Pair each bias add with the contraction it follows (for ``exact-bias``)."""
-    for name, node in graph.nodes.items():
-        if node.op not in _BIAS_OPS or len(graph.inputs[name]) != 2:
+    for name, op in graph.ops.items():
+        if op not in _BIAS_OPS or len(graph.inputs[name]) != 2:
             continue
         producer = graph.inputs[name][0].node
         if rows[producer].op not in _CONTRACTIONS or len(graph.consumers[producer]) != 1:
             continue
-        if node.op in ("Add", "AddV2") and not _is_bias_vector(shapes, graph, name):
+        if op in ("Add", "AddV2") and not _is_bias_vector(shapes, graph, name):
             continue
         rows[producer].bias = "folded-here"
         rows[name].bias = "folded-away"
