@@ -1,6 +1,6 @@
 """Small GraphDef builders for tests (tfflops' own schema, no TensorFlow)."""
 
-from tfflops import proto
+from tfflops.graph import proto
 
 DT_FLOAT = proto.DATA_TYPES["DT_FLOAT"]
 DT_INT32 = proto.DATA_TYPES["DT_INT32"]

@@ -13,8 +13,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import pytest
 
-from tfflops import TfflopsError, proto
-from tfflops.check import (
+from tfflops import TfflopsError
+from tfflops.cli import main
+from tfflops.graph import proto
+from tfflops.numbers import parse_number
+from tfflops.pipelines.check import (
     Baseline,
     Measurement,
     evaluate,
@@ -22,9 +25,7 @@ from tfflops.check import (
     measure,
     measure_models,
     model_keys,
-    parse_number,
 )
-from tfflops.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_graphs"

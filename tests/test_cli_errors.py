@@ -205,12 +205,12 @@ def test_an_empty_output_path_is_not_stdout(capsys, argv):
 
 
 def test_freeze_refuses_a_bad_output_before_running_anything(capsys, tmp_path, monkeypatch):
-    import tfflops.freezer
+    import tfflops.pipelines.freeze
 
     def never(*args, **kwargs):
         raise AssertionError("freeze_model ran")
 
-    monkeypatch.setattr(tfflops.freezer, "freeze_model", never)
+    monkeypatch.setattr(tfflops.pipelines.freeze, "freeze_model", never)
     out_path = tmp_path / "missing" / "frozen.pb"
     assert main(["freeze", str(CONV_BIAS), "--outputs", "output", "-o", str(out_path)]) == 2
     out, err = capsys.readouterr()
@@ -305,7 +305,7 @@ def test_an_unreadable_saved_model_is_one_line(tmp_path, monkeypatch, capsys, co
 
 
 def test_a_tensorflow_error_is_told_by_its_cause():
-    from tfflops.values import _first_line
+    from tfflops.tf.values import _first_line
 
     message = (
         "Graph execution error:\n\nDetected at node 'RestoreV2' defined at (most recent call "

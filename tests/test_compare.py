@@ -8,9 +8,10 @@ import tensorflow as tf
 from conftest import SAMPLES
 
 import tfflops
-from tfflops import proto
 from tfflops.cli import main
-from tfflops.compare import compare, compare_freeze, render_comparison
+from tfflops.graph import proto
+from tfflops.pipelines.compare import compare, compare_freeze
+from tfflops.reports.compare import render_comparison
 
 tf1 = tf.compat.v1
 SEED_DETAILS = [

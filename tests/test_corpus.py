@@ -12,7 +12,7 @@ import pytest
 from conftest import CORPUS
 
 import tfflops
-from tfflops.report import FORMATS, render
+from tfflops.reports.profile import FORMATS, render
 
 if not (CORPUS / "tfprof.tsv").is_file():
     pytest.skip(f"corpus not found at {CORPUS}", allow_module_level=True)

@@ -4,7 +4,7 @@ import pytest
 from builders import ints, op, placeholder, weights
 
 import tfflops
-from tfflops import proto
+from tfflops.graph import proto
 
 SAME_1 = {"strides": [1, 1, 1, 1], "padding": "SAME"}
 

@@ -23,13 +23,13 @@ from tensorflow.python.framework.convert_to_constants import (
 )
 
 import tfflops
-from tfflops import proto
 from tfflops.cli import main
-from tfflops.compare import compare, compare_freeze
-from tfflops.formats import open_model
-from tfflops.freezer import freeze_model
-from tfflops.loader import parse_model
-from tfflops.summary import inspect_model
+from tfflops.graph import proto
+from tfflops.graph.loader import parse_model
+from tfflops.pipelines.compare import compare, compare_freeze
+from tfflops.pipelines.freeze import freeze_model
+from tfflops.pipelines.inspect import inspect_model
+from tfflops.pipelines.open import open_model
 
 tf1 = tf.compat.v1
 tf.get_logger().setLevel("ERROR")
@@ -271,7 +271,7 @@ def test_compare_takes_input_shapes_by_signature_key(built):
 
 
 def test_check_applies_a_tag_set_to_the_saved_models_of_a_folder(built, tmp_path):
-    from tfflops.check import expand_models, run_checks
+    from tfflops.pipelines.check import expand_models, run_checks
 
     shutil.copytree(built["tf2-savedmodel"][0], tmp_path / "export")
     hand_frozen, _ = built["tf2-savedmodel"][2]
@@ -629,7 +629,7 @@ def test_inspect_lists_signatures_and_format(built):
 
 def test_inspect_tf1_savedmodel_without_tensorflow(built):
     code = (
-        "import sys, json; from tfflops.summary import inspect_model; "
+        "import sys, json; from tfflops.pipelines.inspect import inspect_model; "
         f"s = inspect_model({str(built['tf1-savedmodel'][0])!r}); "
         "print(json.dumps([s['format_detail'], s['outputs'], s['signatures'][0]['inputs'], "
         "'tensorflow' in sys.modules]))"

@@ -12,10 +12,10 @@ import tensorflow as tf
 from conftest import CORPUS, SAMPLES
 
 import tfflops
-from tfflops import proto
 from tfflops.cli import main
-from tfflops.freezer import freeze_model
-from tfflops.loader import load_model
+from tfflops.graph import proto
+from tfflops.graph.loader import load_model
+from tfflops.pipelines.freeze import freeze_model
 
 tf1 = tf.compat.v1
 tf.get_logger().setLevel("ERROR")

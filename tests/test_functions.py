@@ -19,10 +19,11 @@ from tensorflow.python.framework.convert_to_constants import (
 )
 
 import tfflops
-from tfflops import proto
-from tfflops.functions import MAX_DEPTH, function_body, function_call
-from tfflops.graph import TensorRef
-from tfflops.ops import Cost, OpView
+from tfflops.analysis.ops import Cost, OpView
+from tfflops.analysis.ops.calls import function_call
+from tfflops.graph import proto
+from tfflops.graph.index import TensorRef
+from tfflops.graph.library import MAX_DEPTH, function_body
 
 tf.get_logger().setLevel("ERROR")
 FLOAT = proto.DATA_TYPES["DT_FLOAT"]
@@ -333,7 +334,7 @@ def test_unknown_output_arg_is_unsupported_with_a_reason(tmp_path):
     assert p.unsupported_ops == {"MyMultiOutputOp": 1}
     assert any("f/r" in note for note in p.notes)
     # and `tfflops check --fail-on unsupported,unknown-shape` sees them
-    from tfflops.check import measurement_of
+    from tfflops.pipelines.check import measurement_of
 
     findings = measurement_of(p).findings
     assert findings["unsupported"] == ("call/MyMultiOutputOp",)

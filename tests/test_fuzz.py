@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tfflops
-from tfflops.loader import parse_model
+from tfflops.graph.loader import parse_model
 
 SAMPLE_BYTES = {p.name: p.read_bytes() for p in sorted(SAMPLES.glob("*.pb*"))}
 

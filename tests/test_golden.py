@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT, SAMPLES
 
 import tfflops
-from tfflops.conventions import CONVENTIONS
+from tfflops.analysis.conventions import CONVENTIONS
 
 GOLDEN = ROOT / "tests" / "golden"
 SAMPLE_FILES = sorted(p.name for p in SAMPLES.glob("*.pb"))

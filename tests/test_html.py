@@ -9,9 +9,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import pytest
 
 import tfflops
-from tfflops import proto
 from tfflops.cli import main
-from tfflops.report import render
+from tfflops.graph import proto
+from tfflops.reports.profile import render
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_graphs"

@@ -6,7 +6,7 @@ import sys
 
 from conftest import SAMPLES
 
-from tfflops.summary import inspect_model
+from tfflops.pipelines.inspect import inspect_model
 
 
 def test_inspect_unfrozen_seed():

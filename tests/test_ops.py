@@ -2,8 +2,8 @@
 
 import pytest
 
-from tfflops.conventions import CONVENTIONS, node_flops
-from tfflops.ops import REGISTRY, ZERO_COST, OpView, UnknownShape, lookup, register
+from tfflops.analysis.conventions import CONVENTIONS, node_flops
+from tfflops.analysis.ops import REGISTRY, ZERO_COST, OpView, UnknownShape, lookup, register
 
 lookup("")  # load the formula modules
 

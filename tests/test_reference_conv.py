@@ -4,9 +4,9 @@
 import numpy as np
 import pytest
 
-from tfflops.conventions import node_flops
-from tfflops.ops import OpView, lookup
-from tfflops.shapes import conv_output_size
+from tfflops.analysis.conventions import node_flops
+from tfflops.analysis.ops import OpView, lookup
+from tfflops.analysis.shapes import conv_output_size
 
 
 def counted_conv2d(x, w, stride, padding):

@@ -8,8 +8,8 @@ from builders import placeholder
 from conftest import SAMPLES
 
 import tfflops
-from tfflops import proto
 from tfflops.cli import main
+from tfflops.graph import proto
 
 F = proto.DATA_TYPES["DT_FLOAT"]
 

@@ -3,7 +3,7 @@
 import pytest
 
 import tfflops
-from tfflops.freezer import INFERENCE, INIT
+from tfflops.graph.phases import INFERENCE, INIT
 
 SEEDS = ["seed_refvars.pb", "seed_resvars.pb", "seed_refvars.pbtxt"]
 

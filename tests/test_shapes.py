@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from builders import placeholder
 
-from tfflops import TfflopsError, proto
-from tfflops.graph import Graph
-from tfflops.shapes import infer_shapes
+from tfflops import TfflopsError
+from tfflops.analysis.shapes import infer_shapes
+from tfflops.graph import proto
+from tfflops.graph.index import Graph
 
 DT_FLOAT = proto.DATA_TYPES["DT_FLOAT"]
 DT_INT32 = proto.DATA_TYPES["DT_INT32"]

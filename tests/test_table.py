@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 import tfflops
-from tfflops import proto
-from tfflops.report import render
+from tfflops.graph import proto
+from tfflops.reports.profile import render
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_graphs"

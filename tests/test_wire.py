@@ -3,9 +3,9 @@
 from conftest import SAMPLES
 
 import tfflops
-from tfflops import loader, proto, wire
-from tfflops.loader import load_model
-from tfflops.wire import strip_large_tensors
+from tfflops.graph import loader, proto, wire
+from tfflops.graph.loader import load_model
+from tfflops.graph.wire import strip_large_tensors
 
 
 def test_strip_removes_only_large_float_contents():

@@ -6,12 +6,12 @@ p.totals, p.nodes, p.to_dict()
 tfflops.freeze("model.pb", outputs=["logits"], output_path="frozen.pb")
 """
 
+from tfflops.analysis.profile import Profile
 from tfflops.errors import TfflopsError
-from tfflops.freezer import FreezeWarning, freeze
-from tfflops.loader import load_graph_def
-from tfflops.profiler import Profile, profile
-
-__version__ = "0.1.0"
+from tfflops.graph.loader import load_graph_def
+from tfflops.pipelines.freeze import FreezeWarning, freeze
+from tfflops.pipelines.profile import profile
+from tfflops.version import __version__
 
 __all__ = [
     "FreezeWarning",

@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from tfflops.conventions import CONVENTIONS
+from tfflops.analysis.conventions import CONVENTIONS
 from tfflops.errors import TfflopsError
 from tfflops.files import check_writable, write_atomic
 
@@ -45,7 +45,7 @@ _MAX_DIM = 2**63  # a TensorShapeProto dimension is an int64
 
 def parse_shapes(texts: list[str]) -> dict[str, list[int | None]]:
     """Every ``--input-shape``; one input named twice is an error, not last-one-wins."""
-    from tfflops.graph import parse_tensor_name
+    from tfflops.graph.index import parse_tensor_name
 
     shapes: dict[str, list[int | None]] = {}
     for text in texts:
@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="FLOPs, MACs, params and bytes of TensorFlow models, cross-checked with "
         "tf.profiler.",
     )
-    from tfflops import __version__
+    from tfflops.version import __version__
 
     parser.add_argument("--version", action="version", version=f"tfflops {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -163,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _profile(args) -> int:
-    from tfflops.profiler import profile
-    from tfflops.report import render
+    from tfflops.pipelines.profile import profile
+    from tfflops.reports.profile import render
 
     if args.top is not None and args.top < 1:
         raise TfflopsError(f"--top {args.top}: must be at least 1")
@@ -200,7 +200,8 @@ def _profile(args) -> int:
 def _inspect(args) -> int:
     import json
 
-    from tfflops.summary import inspect_model, render_summary
+    from tfflops.pipelines.inspect import inspect_model
+    from tfflops.reports.inspect import render_summary
 
     summary = inspect_model(args.model, signature=args.signature, tag_set=args.tag_set)
     if args.format == "json":
@@ -211,9 +212,8 @@ def _inspect(args) -> int:
 
 
 def _ops() -> int:
-    from tfflops.ops import REGISTRY, ZERO_COST, lookup
+    from tfflops.analysis.ops import REGISTRY, ZERO_COST
 
-    lookup("")  # load the formula modules
     by_formula: dict = {}
     for op, fn in sorted(REGISTRY.items()):
         by_formula.setdefault(fn, []).append(op)
@@ -273,16 +273,9 @@ def _add_check_parser(sub) -> None:
 
 
 def _check(args) -> int:
-    from tfflops.check import (
-        FIGURES,
-        FINDINGS,
-        expand_models,
-        parse_number,
-        render_junit,
-        render_markdown,
-        render_text,
-        run_checks,
-    )
+    from tfflops.numbers import parse_number
+    from tfflops.pipelines.check import FIGURES, FINDINGS, expand_models, run_checks
+    from tfflops.reports.check import render_junit, render_markdown, render_text
 
     budgets = {
         figure: parse_number(text, f"--max-{figure}")
@@ -392,7 +385,7 @@ def _add_freeze_parsers(sub) -> None:
 
 
 def _freeze(args) -> int:
-    from tfflops.freezer import freeze_model, inputs_of, write_graph_def
+    from tfflops.pipelines.freeze import freeze_model, inputs_of, write_graph_def
 
     check_writable(args.output, inputs_of(args.model, args.checkpoint))
     frozen = freeze_model(
@@ -418,7 +411,8 @@ def _freeze(args) -> int:
 
 
 def _compare(args) -> int:
-    from tfflops.compare import compare, compare_freeze, render_comparison
+    from tfflops.pipelines.compare import compare, compare_freeze
+    from tfflops.reports.compare import render_comparison
 
     if args.top is not None and args.top < 1:
         raise TfflopsError(f"--top {args.top}: must be at least 1")

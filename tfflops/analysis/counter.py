@@ -1,0 +1,465 @@
+"""The graph walker of the analytic counter: a Cost, params and bytes for every node.
+
+A node that calls functions (If, While, Case, PartitionedCall, ...) is counted from the
+bodies the shape inference analysed (``ShapeResult.calls``): its Cost sums their nodes'
+(recursively; If/Case every branch, While cond + body once), its bytes theirs, and the
+parameter Consts inside count on it. Its ``tfprof`` figure is what tf.profiler counts for
+the bodies once the graph is lowered (on the graph as loaded, tf.profiler never looks
+inside a function: the cross-check explains that difference). Inner nodes tfflops cannot
+count are named in its note.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from tfflops.analysis.ops import VIEW_OPS, ZERO_COST, Cost, OpView, UnknownShape, lookup
+from tfflops.analysis.ops.calls import function_call
+from tfflops.analysis.ops.contraction import FUSED_CONTRACTIONS, unknown_fused_ops
+from tfflops.analysis.shapes import BodyRun, CallShapes, ShapeResult, TensorInfo, is_known
+from tfflops.graph.families import PLACEHOLDER_OPS, VARIABLE_OPS
+from tfflops.graph.index import Graph
+from tfflops.graph.phases import INFERENCE
+from tfflops.graph.tensors import DTYPE_SIZE, FLOAT_DTYPES, NodeAttrs, base_dtype
+
+_CONTRACTIONS = frozenset(
+    {
+        "Conv2D",
+        "Conv2DBackpropInput",  # conv2d_transpose
+        "Conv3D",
+        "DepthwiseConv2dNative",
+        "MatMul",
+        "BatchMatMul",
+        "BatchMatMulV2",
+        "BatchMatMulV3",
+        "Einsum",
+    }
+)
+_ZERO = Cost()
+
+
+class _NoOps(Mapping):
+    """The empty, immutable ``inner_unsupported`` every node but a call node shares."""
+
+    __slots__ = ()
+    __hash__ = object.__hash__
+
+    def __getitem__(self, key: str) -> int:
+        raise KeyError(key)
+
+    def __iter__(self):
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+_NOTHING: Mapping[str, int] = _NoOps()
+_PARAMETER_SOURCES = VARIABLE_OPS | {"Const"}
+_BIAS_OPS = frozenset({"BiasAdd", "BiasAddV1", "Add", "AddV2"})
+
+
+@dataclass(slots=True)
+class NodeCount:
+    """The analytic figures of one node. ``problem`` says why ``cost`` is None."""
+
+    name: str
+    op: str
+    phase: str
+    cost: Cost | None
+    params: int
+    bytes: int
+    outputs: list[TensorInfo]
+    problem: str | None = None
+    bias: str | None = None  # "folded-here" / "folded-away" / "fused-in", for exact-bias
+    note: str | None = None  # what a call node's count rests on, what it leaves out
+    # A call node: op types inside its bodies with no formula, and inner nodes (as
+    # "function/node") with a formula but unknown shapes — neither counted.
+    # (Shared empty defaults: the other nodes allocate nothing for them.)
+    inner_unsupported: Mapping[str, int] = _NOTHING
+    inner_unknown: Sequence[str] = ()
+
+    @property
+    def output_shapes(self) -> list[list[int | None] | None]:
+        return [None if o.shape is None else list(o.shape) for o in self.outputs]
+
+
+def count_graph(graph: Graph, shapes: ShapeResult, phases: list[str]) -> list[NodeCount]:
+    """Count every node of ``graph``, in GraphDef order; ``phases`` by node number."""
+    rows = []
+    by_id, unknown, calls = shapes.by_id, shapes.unknown, shapes.calls
+    bodies = _Bodies()
+    body_params = {}
+    for i, (name, op, node, data) in enumerate(
+        zip(graph.names, graph.op_list, graph.defs, graph.data_in, strict=True)
+    ):
+        outs = by_id[i]
+        ins = shapes.inputs(data)
+        call = calls.get(name) if calls else None
+        if call is not None:
+            counted = bodies.count_call(node, ins, outs, call)
+            rows.append(
+                NodeCount(
+                    name=name,
+                    op=op,
+                    phase=phases[i],
+                    cost=counted.cost,
+                    params=0,
+                    bytes=counted.bytes,
+                    outputs=outs,
+                    problem=counted.problem,
+                    note=counted.note,
+                    inner_unsupported=_no_formula_ops(counted.uncounted),
+                    inner_unknown=[u.where for u in counted.uncounted if u.unknown_shape],
+                )
+            )
+            body_params[i] = counted.params
+            continue
+        if op in ZERO_COST:
+            cost, problem = _ZERO, None
+        else:
+            problem = unknown.get(name) if unknown else None
+            edges = len(data) + len(graph.control_in[i])
+            cost, problem = _cost(node, name, op, edges, ins, outs, problem)
+        rows.append(
+            NodeCount(
+                name=name,
+                op=op,
+                phase=phases[i],
+                cost=cost,
+                params=0,
+                bytes=0 if op in VIEW_OPS else _bytes(ins) + _bytes(outs),
+                outputs=outs,
+                problem=problem,
+            )
+        )
+    _attribute_params(graph, shapes, rows)
+    _attribute_body_params(body_params, rows)
+    _fold_biases(graph, shapes, rows)
+    _fused_contractions(graph, rows)
+    return rows
+
+
+def _cost(node, name, op, edges, ins, outs, shape_problem) -> tuple[Cost | None, str | None]:
+    """``edges``: the node's inputs, control inputs included (``len(node.input)``)."""
+    formula = lookup(op)
+    if formula is None:
+        return None, f"no formula for op {op}"
+    view = _view(node, name, op, edges, ins, outs)
+    try:
+        return formula(view), None
+    except UnknownShape as e:
+        reason = f"{e}" + (f" ({shape_problem})" if shape_problem else "")
+        return None, reason
+    except (ValueError, IndexError, TypeError, KeyError, ZeroDivisionError) as e:
+        # Shapes or attributes a malformed graph gives this op: the node stays uncounted.
+        return None, f"cannot count {op} with these shapes/attributes: {e}"
+
+
+def _view(node, name, op, edges, ins, outs, bodies=()) -> OpView:
+    """What a formula sees of ``node``; ``edges`` counts its inputs, control ones too."""
+    return OpView(
+        op=op,
+        inputs=tuple([None if i is None else i.shape for i in ins]),
+        outputs=tuple([o.shape for o in outs]),
+        attrs=NodeAttrs(node),
+        num_raw_inputs=edges,
+        name=name,
+        bodies=bodies,
+    )
+
+
+def _bytes(infos: list[TensorInfo | None]) -> int:
+    total = 0
+    for info in infos:
+        if info is not None and (shape := info.shape) is not None and None not in shape:
+            dtype = info.dtype
+            total += math.prod(shape) * DTYPE_SIZE.get(dtype - 100 if dtype > 100 else dtype, 0)
+    return total
+
+
+def _is_parameter(node, op: str, info: TensorInfo | None) -> bool:
+    """A floating-point Const or variable with at least one dimension."""
+    if info is None or not is_known(info.shape) or not info.shape:
+        return False
+    if op in VARIABLE_OPS:
+        dtype = node.attr["dtype"].type if "dtype" in node.attr else 0
+        return base_dtype(dtype) in FLOAT_DTYPES
+    return op == "Const" and base_dtype(info.dtype) in FLOAT_DTYPES
+
+
+def _attribute_params(graph: Graph, shapes: ShapeResult, rows: list[NodeCount]) -> None:
+    """Each parameter the inference phase reads counts once, on the op that uses it."""
+    by_id, defs = shapes.by_id, graph.defs
+    for i, op in enumerate(graph.op_list):
+        if op not in _PARAMETER_SOURCES or rows[i].phase != INFERENCE:
+            continue
+        outs = by_id[i]
+        info = outs[0] if outs else None
+        if not _is_parameter(defs[i], op, info):
+            continue
+        rows[_param_user(graph, i, rows)].params += math.prod(info.shape)
+
+
+def _param_user(graph: Graph, source: int, rows: list[NodeCount]) -> int:
+    """The first inference op past views (Identity, ReadVariableOp, Reshape) reading ``source``."""
+    ops, readers, data_in = graph.op_list, graph.readers, graph.data_in
+    queue, seen = [source], set()
+    for i in queue:  # breadth first: the queue grows as it is read
+        for reader in readers[i]:
+            if reader in seen or rows[reader].phase != INFERENCE:
+                continue
+            seen.add(reader)
+            if ops[reader] in VIEW_OPS:
+                queue.append(reader)
+            elif any(j == i for j, _ in data_in[reader]):
+                return reader
+    return source
+
+
+def _attribute_body_params(body_params: dict[int, dict[str, int]], rows) -> None:
+    """A Const inside a function counts once, on the first inference call node running it."""
+    seen: set[str] = set()
+    for i, params in body_params.items():
+        if rows[i].phase != INFERENCE:
+            continue
+        for where, elements in params.items():
+            if where not in seen:
+                seen.add(where)
+                rows[i].params += elements
+
+
+def _fold_biases(graph: Graph, shapes: ShapeResult, rows: list[NodeCount]) -> None:
+    """Pair each bias add with the contraction it follows (for ``exact-bias``).
+
+    A BiasAdd's second operand is its bias; an Add's bias is a parameter (a Const or
+    variable, read through views) with one value per output channel, on either side.
+    """
+    data_in, readers, by_id = graph.data_in, graph.readers, shapes.by_id
+    for i, op in enumerate(graph.op_list):
+        if op not in _BIAS_OPS or len(data_in[i]) != 2:
+            continue
+        for side in (0,) if op.startswith("BiasAdd") else (0, 1):
+            producer = data_in[i][side][0]
+            if rows[producer].op not in _CONTRACTIONS or len(readers[producer]) != 1:
+                continue
+            bias = data_in[i][1 - side]
+            if op in ("Add", "AddV2") and not (
+                _reads_a_parameter(graph, bias[0]) and _is_bias_vector(by_id, i, bias)
+            ):
+                continue
+            rows[producer].bias = "folded-here"
+            rows[i].bias = "folded-away"
+            break
+
+
+def _reads_a_parameter(graph: Graph, i: int) -> bool:
+    """Node ``i`` is a Const or variable, or a view (Identity, ReadVariableOp, ...) of one."""
+    ops, data_in = graph.op_list, graph.data_in
+    for _ in range(len(ops)):
+        op = ops[i]
+        if op in _PARAMETER_SOURCES:
+            return True
+        if op not in VIEW_OPS or op in PLACEHOLDER_OPS or not data_in[i]:
+            return False
+        i = data_in[i][0][0]
+    return False
+
+
+def _is_bias_vector(by_id: list[list[TensorInfo]], add: int, operand: tuple[int, int]) -> bool:
+    """The Add's ``operand`` has one value per channel of the Add's output."""
+    outs, (j, k) = by_id[add], operand
+    out = outs[0] if outs else None
+    bias = by_id[j][k] if k < len(by_id[j]) else None
+    if out is None or bias is None or not is_known(out.shape) or not is_known(bias.shape):
+        return False
+    if not out.shape or math.prod(bias.shape) != out.shape[-1]:
+        return False
+    return all(d == 1 for d in bias.shape[:-1])
+
+
+def _fused_contractions(graph: Graph, rows: list[NodeCount]) -> None:
+    """A grappler-fused contraction: its bias (first of its fused ops) is folded in for
+    ``exact-bias``; fused ops without a formula are named, not silently 0."""
+    for i, op in enumerate(graph.op_list):
+        if op not in FUSED_CONTRACTIONS or rows[i].cost is None:
+            continue
+        fused_ops = NodeAttrs(graph.defs[i]).get("fused_ops") or ()
+        if fused_ops and fused_ops[0] == "BiasAdd":
+            rows[i].bias = "fused-in"
+        missing = unknown_fused_ops(fused_ops)
+        if missing:
+            rows[i].inner_unsupported = dict(Counter(missing))
+            rows[i].note = f"fused op(s) not counted, no formula: {', '.join(missing)}"
+
+
+# ---------------------------------------------------------------- function bodies
+
+
+class _Uncounted(NamedTuple):
+    """A node inside a function body that tfflops could not count."""
+
+    where: str  # "function/node", or "role function" for a body not analysed
+    op: str
+    reason: str
+    no_formula: bool = False
+    unknown_shape: bool = False  # it has a formula; its shapes stay unknown
+
+
+@dataclass(slots=True)
+class _Counted:
+    """The figures of a call node, or of one function body (then ``cost.tfprof`` is what
+    tf.profiler counts for its nodes once the graph is lowered)."""
+
+    cost: Cost | None
+    bytes: int = 0
+    params: dict[str, int] = field(default_factory=dict)  # "function/node" → elements
+    uncounted: list[_Uncounted] = field(default_factory=list)
+    problem: str | None = None
+    note: str | None = None
+
+
+class _Bodies:
+    """Counts function bodies, each analysed body (BodyRun) once."""
+
+    def __init__(self):
+        self.memo: dict[int, _Counted] = {}
+
+    def count_call(self, node, ins, outs, call: CallShapes) -> _Counted:
+        """A call node: its functions' Costs through its formula, the rest summed."""
+        costs, params, uncounted, notes = [], {}, [], []
+        moved = 0
+        for role, run in call.runs:
+            if run.body is None or run.shapes is None:
+                reason = run.problem or "not analysed"
+                uncounted.append(_Uncounted(f"{role} {run.function}", node.op, reason))
+                continue
+            body = self.count_body(run)
+            costs.append(body.cost)
+            moved += body.bytes
+            params.update(body.params)
+            uncounted.extend(body.uncounted)
+            if run.note:
+                notes.append(run.note)
+        if not costs:
+            problem = call.problem or "; ".join(f"{u.where}: {u.reason}" for u in uncounted)
+            return _Counted(None, problem=problem or f"{node.op} calls no function")
+        view = _view(node, node.name, node.op, len(node.input), ins, outs, tuple(costs))
+        cost = (lookup(node.op) or function_call)(view)
+        lowered = cost.tfprof
+        if call.note:
+            notes.append(call.note)
+        note = _call_note(call, lowered, uncounted, notes)
+        return _Counted(cost, moved, params, uncounted, note=note)
+
+    def count_body(self, run: BodyRun) -> _Counted:
+        """Every node of one analysed body, summed (nested calls through count_call)."""
+        counted = self.memo.get(id(run))
+        if counted is not None:
+            return counted
+        body, shapes = run.body, run.shapes
+        graph, by_id = body.graph, shapes.by_id
+        macs = mac_outputs = arith = other = tfprof = moved = 0
+        params: dict[str, int] = {}
+        uncounted: list[_Uncounted] = []
+        for i, (name, op, node, data) in enumerate(
+            zip(graph.names, graph.op_list, graph.defs, graph.data_in, strict=True)
+        ):
+            if name in body.synthetic:
+                continue
+            where = f"{body.name}/{name}"
+            outs = by_id[i]
+            ins = shapes.inputs(data)
+            call = shapes.calls.get(name)
+            if name in body.unresolved:
+                cost, problem = None, body.unresolved[name]
+            elif call is not None:
+                inner = self.count_call(node, ins, outs, call)
+                cost, problem = inner.cost, inner.problem
+                if cost is not None:
+                    moved += inner.bytes
+                    params.update(inner.params)
+                    uncounted.extend(inner.uncounted)
+            elif op in ZERO_COST:
+                cost, problem = _ZERO, None
+            else:
+                edges = len(data) + len(graph.control_in[i])
+                cost, problem = _cost(node, name, op, edges, ins, outs, shapes.unknown.get(name))
+            if call is None and op not in VIEW_OPS:
+                moved += _bytes(ins) + _bytes(outs)
+            if cost is None:
+                formula = call is not None or lookup(op) is not None
+                unknown = formula or name in body.unresolved
+                uncounted.append(
+                    _Uncounted(where, op, problem or "not counted", not unknown, unknown)
+                )
+                continue
+            macs += cost.macs
+            mac_outputs += cost.mac_outputs
+            arith += cost.arith
+            other += cost.other
+            tfprof += cost.tfprof
+            if (
+                op == "Const"
+                and outs
+                and _is_parameter(node, op, outs[0])
+                and _read_by_data(graph, i)
+            ):
+                params[where] = math.prod(outs[0].shape)
+        counted = _Counted(Cost(macs, mac_outputs, arith, other, tfprof), moved, params, uncounted)
+        self.memo[id(run)] = counted
+        return counted
+
+
+def _read_by_data(graph: Graph, i: int) -> bool:
+    return any(j == i for reader in graph.readers[i] for j, _ in graph.data_in[reader])
+
+
+def _no_formula_ops(uncounted: list[_Uncounted]) -> dict[str, int]:
+    return dict(sorted(Counter(u.op for u in uncounted if u.no_formula).items()))
+
+
+# How many of the nodes tfflops could not count a call node's note names.
+_NOTE_UNCOUNTED = 3
+
+
+def _call_note(call: CallShapes, lowered: int, uncounted: list[_Uncounted], notes) -> str:
+    """What a call node's count is: which functions, how they add up, what is left out."""
+    names = ", ".join(
+        run.function if call.kind == "call" else f"{role} {run.function}" for role, run in call.runs
+    )
+    if call.kind == "if":
+        head = (
+            f"both branches counted ({names}), as tf.profiler counts them once the graph is "
+            "lowered to Switch/Merge"
+        )
+    elif call.kind == "case":
+        head = (
+            f"every branch counted ({names}), as tf.profiler counts them once the graph is "
+            "lowered to Switch/Merge"
+        )
+    elif call.kind == "while":
+        head = (
+            f"cond + body counted once ({names}): per iteration, the trip count is not "
+            "known statically"
+        )
+    else:
+        head = f"calls {names}"
+    parts = [
+        head,
+        "function body counted by tfflops; tf.profiler sees none of it "
+        f"(lowered, it would count {lowered})",
+        *dict.fromkeys(notes),  # branches running one function say it once
+    ]
+    named = list(dict.fromkeys(f"{u.where} ({u.op}: {u.reason})" for u in uncounted))
+    if named:
+        shown = ", ".join(named[:_NOTE_UNCOUNTED])
+        more = len(named) - _NOTE_UNCOUNTED
+        parts.append(
+            f"not counted inside: {shown}" + (f"; and {more} more node(s)" if more > 0 else "")
+        )
+    return "; ".join(parts)

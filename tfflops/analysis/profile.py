@@ -1,0 +1,149 @@
+"""A profile: every node's figures and verdict, the totals, and what they rest on."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from tfflops.analysis.conventions import node_flops
+from tfflops.analysis.counter import NodeCount
+from tfflops.analysis.crosscheck import MISMATCH, Verdict
+from tfflops.analysis.ops import lookup
+from tfflops.analysis.shapes import ShapeResult
+from tfflops.graph.phases import INFERENCE, INIT
+
+NODE_COLUMNS = (
+    "name",
+    "op",
+    "phase",
+    "flops",
+    "tfprof_flops",
+    "params",
+    "bytes",
+    "output_shapes",
+    "status",
+    "note",
+)
+
+
+@dataclass
+class Profile:
+    """The result of ``tfflops.profile``: per-node rows, totals and findings."""
+
+    model: str
+    outputs: list[str]
+    convention: str
+    rows: list[NodeCount]
+    verdicts: list[Verdict]
+    shapes: ShapeResult
+    tfprof_total: int | None
+    notes: list[str] = field(default_factory=list)
+
+    def flops_of(self, row: NodeCount, convention: str | None = None) -> int:
+        """One node's figure under ``convention`` (default: the profile's); 0 if uncounted."""
+        if row.cost is None:
+            return 0
+        return node_flops(row.cost, convention or self.convention, row.bias)
+
+    def total_flops(self, convention: str | None = None, phase: str = INFERENCE) -> int:
+        return sum(self.flops_of(r, convention) for r in self.rows if r.phase == phase)
+
+    @property
+    def totals(self) -> dict:
+        """The JSON ``totals``: inference flops, tf.profiler's total, params, bytes, ..."""
+        inference = [r for r in self.rows if r.phase == INFERENCE]
+        return {
+            "flops": self.total_flops(),
+            "tfprof_flops": self.tfprof_total,
+            "params": sum(r.params for r in inference),
+            "bytes": sum(r.bytes for r in inference),
+            "init_flops": self.total_flops(phase=INIT),
+            "nodes": len(self.rows),
+        }
+
+    def node_records(self) -> list[dict]:
+        return [
+            {
+                "name": r.name,
+                "op": r.op,
+                "phase": r.phase,
+                "flops": self.flops_of(r),
+                "tfprof_flops": v.tfprof_flops,
+                "params": r.params,
+                "bytes": r.bytes,
+                "output_shapes": r.output_shapes,
+                "status": v.status,
+                "note": v.note,
+            }
+            for r, v in zip(self.rows, self.verdicts, strict=True)
+        ]
+
+    @property
+    def nodes(self):
+        """A pandas DataFrame, one row per node, the JSON ``nodes`` columns."""
+        import pandas as pd
+
+        return pd.DataFrame(self.node_records(), columns=list(NODE_COLUMNS))
+
+    @property
+    def unsupported_ops(self) -> dict[str, int]:
+        """Op types tfflops has no formula for, with their node counts (function bodies
+        included)."""
+        counts = Counter(r.op for r in self.rows if r.cost is None and lookup(r.op) is None)
+        for r in self.rows:
+            if r.inner_unsupported:
+                counts.update(r.inner_unsupported)
+        return dict(sorted(counts.items()))
+
+    def status_counts(self) -> dict[str, int]:
+        return dict(Counter(v.status for v in self.verdicts))
+
+    def mismatches(self) -> list[str]:
+        return [r.name for r, v in zip(self.rows, self.verdicts) if v.status == MISMATCH]
+
+    def to_dict(self) -> dict:
+        """Exactly the ``--format json`` document."""
+        return {
+            "model": self.model,
+            "outputs": list(self.outputs),
+            "convention": self.convention,
+            "totals": self.totals,
+            "nodes": self.node_records(),
+            "unsupported_ops": self.unsupported_ops,
+            "notes": list(self.notes),
+        }
+
+
+def findings(p: Profile) -> Iterable[str]:
+    """Profile-level explanations: where tf.profiler's total and tfflops' differ, and why."""
+    if p.tfprof_total is not None:
+        init_tfprof = p.total_flops("tfprof", phase=INIT)
+        if init_tfprof:
+            count = sum(1 for r in p.rows if r.phase == INIT and p.flops_of(r, "tfprof"))
+            yield (
+                f"tf.profiler's total includes {init_tfprof} FLOPs of {count} initializer "
+                "node(s) (phase init) that freezing removes"
+            )
+        other = p.total_flops("tfprof", phase="other")
+        if other:
+            yield f"tf.profiler's total includes {other} FLOPs of nodes the outputs do not need"
+    skipped = Counter()
+    for r in p.rows:
+        if r.phase == INFERENCE and r.cost is not None and not r.cost.tfprof:
+            skipped[r.op] += p.flops_of(r, "full")
+    skipped = +skipped  # drop the zeros
+    if skipped:
+        ops = ", ".join(f"{op} ({n})" for op, n in skipped.most_common())
+        yield f"tf.profiler counts 0 for: {ops} (FLOPs under full)"
+    unknown = [r.name for r in p.rows if r.cost is None and lookup(r.op) is not None]
+    unknown += [inner for r in p.rows for inner in r.inner_unknown]
+    if unknown:
+        yield f"{len(unknown)} node(s) with unknown shapes not counted, e.g. {unknown[0]}"
+    unsupported = p.unsupported_ops
+    if unsupported:
+        ops = ", ".join(f"{op} ×{n}" for op, n in unsupported.items())
+        yield f"ops tfflops has no formula for: {ops}"
+    statuses = p.status_counts()
+    if statuses.get(MISMATCH):
+        yield f"{statuses[MISMATCH]} node(s) where tfflops and tf.profiler disagree (mismatch)"

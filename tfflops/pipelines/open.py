@@ -1,0 +1,134 @@
+"""Open a model of any format, once, for every command: its graph, outputs and input shapes.
+
+* a GraphDef (binary or text) — as it is; the outputs are guessed from its sinks;
+* a SavedModel (a directory or its ``saved_model.pb``) — the MetaGraph of ``tag_set``
+  and the graph of ``signature``, whose SignatureDef names the inputs and outputs (read
+  with tfflops' own schema, no TensorFlow);
+* a MetaGraphDef (``.meta``) — its graph, its saver, and the checkpoint beside it;
+* a Keras file (``.keras``, ``.h5``) — loaded by Keras in safe mode, traced at batch 1 (or
+  ``input_shapes``) and frozen, with TensorFlow (``tfflops.tf.keras``).
+
+Everything else is refused with a reason (``tfflops.graph.loader``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tfflops.errors import TfflopsError
+from tfflops.graph import proto
+from tfflops.graph.index import Graph
+from tfflops.graph.library import calls_functions
+from tfflops.graph.model import Model, keras_format, open_model_file
+from tfflops.graph.phases import default_outputs, resolve_outputs
+
+
+def open_model(
+    model: str | os.PathLike,
+    *,
+    signature: str | None = None,
+    tag_set: Sequence[str] | str | None = None,
+    input_shapes: Mapping[str, Sequence[int | None]] | None = None,
+    weights: bool = True,
+    outputs_given: bool = False,
+) -> Model:
+    """Open ``model`` in whatever format it is (see the module doc).
+
+    ``signature`` None picks ``serving_default``, else the only signature; when there are
+    several and none is the default, a TfflopsError lists them. With ``outputs_given``
+    (the caller names the outputs) only an explicit ``signature`` is taken: the graph is
+    then the MetaGraph's as it is.
+    ``tag_set`` (``"serve"`` or ``["serve", "gpu"]``) picks a SavedModel's MetaGraph.
+    ``input_shapes`` matter for Keras only here (the shapes its model is traced at).
+    """
+    path = Path(model)
+    source = str(model)
+    if isinstance(tag_set, str):
+        tag_set = [t for t in tag_set.split(",") if t.strip()]
+    keras_kind = keras_format(path)
+    if keras_kind is not None:
+        for option, value in (("--signature", signature), ("--tag-set", tag_set)):
+            if value:
+                raise TfflopsError(f"{option}: {source} is a Keras file, not a SavedModel")
+        from tfflops.tf.keras import open_keras
+
+        return open_keras(path, source, keras_kind, input_shapes or {})
+    return open_model_file(
+        path,
+        source,
+        signature=signature,
+        tag_set=tag_set,
+        weights=weights,
+        outputs_given=outputs_given,
+    )
+
+
+@dataclass
+class Target:
+    """A model opened for profiling: its graph, the outputs chosen, its input shapes (a
+    signature's input keys become placeholder names) and notes on how it was read."""
+
+    graph: Graph
+    outputs: list[str]
+    input_shapes: dict[str, Sequence[int | None]] | None
+    notes: list[str]
+
+
+def open_target(
+    model: str | os.PathLike | proto.GraphDef,
+    outputs: Sequence[str] | str | None = None,
+    input_shapes: dict[str, Sequence[int | None]] | None = None,
+    signature: str | None = None,
+    tag_set: Sequence[str] | str | None = None,
+) -> Target:
+    """Open ``model`` and choose its outputs: those given, else its signature's (a
+    SavedModel's, a Keras model's), else the graph's sinks that do not initialize, train
+    or save."""
+    notes = []
+    if isinstance(outputs, str):
+        outputs = [o for o in outputs.split(",") if o.strip()]
+    not_outputs: frozenset[str] = frozenset()
+    model_outputs = None
+    if isinstance(model, proto.GraphDef):
+        graph_def, source = model, "<GraphDef>"
+        if signature or tag_set:
+            raise TfflopsError("--signature and --tag-set need a SavedModel, not a GraphDef")
+    else:
+        opened = open_model(
+            model,
+            signature=signature,
+            tag_set=tag_set,
+            input_shapes=input_shapes,
+            weights=False,
+            outputs_given=bool(outputs),
+        )
+        graph_def, source = opened.graph_def, opened.source
+        if opened.kind in ("SavedModel", "MetaGraphDef"):
+            notes.append(
+                f"{opened.description}: profiled un-frozen (variables count as parameters; "
+                "`tfflops freeze` makes a frozen graph)"
+            )
+        notes.extend(opened.notes)
+        input_shapes = opened.input_shapes(input_shapes)
+        model_outputs = opened.outputs
+        not_outputs = opened.not_outputs
+        if model_outputs and calls_functions(graph_def, model_outputs):
+            notes.append(
+                "the signature calls functions: tf.profiler counts 0 for them, tfflops counts "
+                "their bodies as tf.profiler does once they are inlined (`tfflops freeze` "
+                "writes that flat graph)"
+            )
+    graph = Graph(graph_def, source)
+    if outputs:
+        output_names = resolve_outputs(graph, outputs)
+    elif model_outputs:
+        output_names = model_outputs
+    else:
+        output_names = [n for n in default_outputs(graph) if n not in not_outputs]
+        if not output_names:
+            output_names = default_outputs(graph)
+        notes.append(f"outputs not given; chose the graph's sinks: {', '.join(output_names)}")
+    return Target(graph, output_names, input_shapes, notes)

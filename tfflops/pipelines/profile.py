@@ -1,0 +1,84 @@
+"""``tfflops.profile``: open → phases → shapes → analytic count ∥ tf.profiler → cross-check."""
+
+from __future__ import annotations
+
+import gc
+import os
+from collections.abc import Sequence
+
+from tfflops.analysis.conventions import check_convention
+from tfflops.analysis.counter import count_graph
+from tfflops.analysis.crosscheck import crosscheck
+from tfflops.analysis.profile import Profile, findings
+from tfflops.analysis.shapes import infer_shapes
+from tfflops.graph import proto
+from tfflops.graph.phases import INFERENCE, phase_list
+from tfflops.pipelines.open import open_target
+
+
+def profile(
+    model: str | os.PathLike | proto.GraphDef,
+    outputs: Sequence[str] | str | None = None,
+    input_shapes: dict[str, Sequence[int | None]] | None = None,
+    convention: str = "tfprof",
+    tfprof: bool = True,
+    *,
+    signature: str | None = None,
+    tag_set: Sequence[str] | str | None = None,
+) -> Profile:
+    """Profile a model file (GraphDef, SavedModel, ``.meta``, Keras) or a parsed GraphDef.
+
+    ``outputs`` None takes a SavedModel's ``signature`` outputs (default
+    ``serving_default``, else its only one) or a Keras model's; else the graph's sinks
+    that do not initialize, train or save. ``tag_set`` picks a SavedModel's MetaGraph.
+    ``input_shapes`` maps placeholder names (or a signature's input keys) to shapes; an
+    unknown batch defaults to 1. ``tfprof=False`` skips tf.profiler: TensorFlow is then
+    never imported (a Keras file needs it to be loaded).
+    """
+    convention = check_convention(convention)
+    # The pipeline allocates a few objects per node and frees none until it ends: the
+    # cyclic garbage collector would only rescan them, growing superlinearly.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _profile(model, outputs, input_shapes, convention, tfprof, signature, tag_set)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _profile(model, outputs, input_shapes, convention, tfprof, signature, tag_set) -> Profile:
+    target = open_target(model, outputs, input_shapes, signature, tag_set)
+    graph, output_names, notes = target.graph, target.outputs, target.notes
+    graph_def, source, input_shapes = graph.graph_def, graph.source, target.input_shapes
+    phases = phase_list(graph, output_names)
+    shapes = infer_shapes(graph, input_shapes)
+    for name in shapes.defaulted_batch:
+        if phases[graph.index[name]] != INFERENCE:
+            continue  # an input the outputs do not read (another signature's)
+        notes.append(f"input {name}: unknown batch dimension set to 1 (use --input-shape)")
+    rows = count_graph(graph, shapes, phases)
+
+    tfprof_result = None
+    unchecked_reason = "--no-tfprof"
+    if tfprof:
+        from tfflops.tf.tfprof import TfprofUnavailable, run_tfprof
+
+        try:
+            tfprof_result = run_tfprof(graph_def, shapes, source)
+        except TfprofUnavailable as e:
+            unchecked_reason = f"tf.profiler could not run: {e}"
+            notes.append(f"not cross-checked: {unchecked_reason}")
+    verdicts = crosscheck(rows, tfprof_result, unchecked_reason)
+    result = Profile(
+        model=source,
+        outputs=output_names,
+        convention=convention,
+        rows=rows,
+        verdicts=verdicts,
+        shapes=shapes,
+        tfprof_total=None if tfprof_result is None else tfprof_result.total,
+        notes=notes,
+    )
+    result.notes.extend(findings(result))
+    return result

@@ -1,0 +1,122 @@
+"""A ``tfflops check`` run → text for a terminal, Markdown for a pull request, JUnit XML."""
+
+from __future__ import annotations
+
+import textwrap
+import xml.etree.ElementTree as ET
+
+from tfflops.numbers import humanize
+from tfflops.pipelines.check import FIGURES, CheckRun, figure_label, percent
+
+
+def render_text(run: CheckRun) -> str:
+    """The terminal report: a line per model, its failures and remarks, then a verdict."""
+    out = []
+    for r in run.results:
+        figures = " · ".join(
+            f"{humanize(c.value)} {figure_label(c.name, run.convention)}"
+            for c in r.checks
+            if c.name in FIGURES
+        )
+        line = f"{'PASS' if r.passed else 'FAIL'}  {r.model}"
+        if len(line) + 2 + len(figures) <= 80:
+            out.append(f"{line}  {figures}")
+        else:
+            out += [line, f"      {figures}"]
+        out += [_wrap(f, "      ✗ ") for f in r.failures]
+        out += [_wrap(x, "      · ") for x in r.remarks]
+    failed, total = len(run.failed), len(run.results)
+    noun = "model" if total == 1 else "models"
+    out.append(f"{failed} of {total} {noun} failed" if failed else f"{total} {noun} passed")
+    return "\n".join(out) + "\n"
+
+
+def _wrap(text: str, bullet: str) -> str:
+    return textwrap.fill(
+        text, 80, initial_indent=bullet, subsequent_indent=" " * len(bullet), break_long_words=False
+    )
+
+
+def render_markdown(run: CheckRun) -> str:
+    """A summary fit for a pull-request comment or ``$GITHUB_STEP_SUMMARY``."""
+    failed, total = len(run.failed), len(run.results)
+    noun = "model" if total == 1 else "models"
+    verdict = f"❌ {failed} of {total} {noun} failed" if failed else f"✅ {total} {noun} passed"
+    against = [f"convention `{run.convention}`"]
+    if run.budgets:
+        budgets = ", ".join(
+            f"{figure_label(f, run.convention)} ≤ {run.budgets[f]:,}"
+            for f in FIGURES
+            if f in run.budgets
+        )
+        against.append(f"budgets: {budgets}")
+    if run.baseline_path:
+        against.append(f"baseline `{_md(run.baseline_path)}`, tolerance {run.tolerance:g}%")
+    labels = [figure_label(f, run.convention) for f in FIGURES]
+    out = [
+        f"### tfflops check: {verdict}",
+        "",
+        " · ".join(against),
+        "",
+        "| | model | " + " | ".join(labels) + " |",
+        "|---|---|" + "---:|" * len(FIGURES),
+    ]
+    for r in run.results:
+        cells = []
+        for figure in FIGURES:
+            c = r.check(figure)
+            cell = f"{c.value:,}"
+            if c.baseline is not None and c.baseline != c.value:
+                cell += f" ({percent(c.value - c.baseline, c.baseline)})"
+            cells.append(f"**{cell}**" if c.failures else cell)
+        mark = "✅" if r.passed else "❌"
+        out.append(f"| {mark} | `{_md(r.key)}` | " + " | ".join(cells) + " |")
+    if run.failed:
+        out += ["", "#### Failures", ""]
+        out += [f"- `{_md(r.key)}`: {_md(f)}" for r in run.failed for f in r.failures]
+    remarks = [(r, x) for r in run.results for x in r.remarks]
+    if remarks:
+        out += ["", "#### Changes within limits", ""]
+        out += [f"- `{_md(r.key)}`: {_md(x)}" for r, x in remarks]
+    return "\n".join(out) + "\n"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("`", "'")
+
+
+def render_junit(run: CheckRun) -> str:
+    """JUnit XML: a test suite per model, a test case per figure (and finding)."""
+    root = ET.Element(
+        "testsuites",
+        name="tfflops check",
+        tests=str(sum(len(r.checks) for r in run.results)),
+        failures=str(sum(not c.passed for r in run.results for c in r.checks)),
+    )
+    for r in run.results:
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name=r.model,
+            tests=str(len(r.checks)),
+            failures=str(sum(not c.passed for c in r.checks)),
+            errors="0",
+            skipped="0",
+        )
+        props = ET.SubElement(suite, "properties")
+        for name, value in (("key", r.key), ("convention", run.convention)):
+            ET.SubElement(props, "property", name=name, value=value)
+        for c in r.checks:
+            case = ET.SubElement(suite, "testcase", classname=r.key, name=c.name)
+            if c.failures:
+                failure = ET.SubElement(case, "failure", message=c.failures[0], type=c.name)
+                failure.text = "\n".join(c.failures)
+            details = [f"{c.label}: {'-' if c.value is None else f'{c.value:,}'}"]
+            if c.budget is not None:
+                details.append(f"budget: {c.budget:,}")
+            if c.baseline is not None:
+                details.append(f"baseline: {c.baseline:,}")
+            details += c.remarks
+            ET.SubElement(case, "system-out").text = "\n".join(details)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, "unicode") + "\n"

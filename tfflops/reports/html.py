@@ -1,0 +1,198 @@
+"""Profile → one self-contained HTML page (``--format html``).
+
+Nothing is fetched: the styles, the bar chart (CSS bars) and the few lines of script that
+sort the node table are all inline, so the file can be attached to a CI run or mailed.
+Every name from the graph or the command line is escaped.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from tfflops.analysis.conventions import unit
+from tfflops.analysis.profile import Profile
+from tfflops.numbers import humanize
+from tfflops.reports.text import group_rows, totals_lines
+
+_STYLE = """
+:root { --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; --bar: #2f6fde; --bg: #fff;
+        --head: #f6f8fa; }
+@media (prefers-color-scheme: dark) {
+  :root { --fg: #e6edf3; --muted: #9198a1; --line: #3d444d; --bar: #4493f8; --bg: #0d1117;
+          --head: #151b23; }
+}
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg);
+       background: var(--bg); margin: 2rem auto; max-width: 72rem; padding: 0 1rem; }
+h1 { font-size: 1.3rem; word-break: break-all; margin-bottom: .2rem; }
+h2 { font-size: 1.05rem; margin-top: 2rem; }
+.meta, .hint { color: var(--muted); }
+code, td.name, td.shape { font-family: ui-monospace, SFMono-Regular, Menlo, monospace;
+                          font-size: 12.5px; }
+table { border-collapse: collapse; }
+th, td { padding: .25rem .6rem; border-bottom: 1px solid var(--line); text-align: left;
+         vertical-align: top; }
+th { background: var(--head); }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.bars td.bar { width: 40%; min-width: 10rem; }
+.bars .fill { background: var(--bar); height: .9rem; border-radius: 2px; min-width: 1px; }
+#nodes th { cursor: pointer; user-select: none; position: sticky; top: 0; }
+#nodes th[aria-sort=ascending]::after { content: " ▲"; }
+#nodes th[aria-sort=descending]::after { content: " ▼"; }
+.status { padding: 0 .4rem; border-radius: 1rem; font-size: 12px; white-space: nowrap; }
+.match { background: #dafbe1; color: #116329; }
+.explained { background: #ddf4ff; color: #0a3069; }
+.mismatch { background: #ffebe9; color: #a40e26; font-weight: 600; }
+.unsupported { background: #fff8c5; color: #6c4400; }
+td.note { color: var(--muted); max-width: 30rem; }
+"""
+
+# Sorts the node table by the clicked column: numbers by data-value, text otherwise.
+_SCRIPT = """
+document.querySelectorAll("#nodes th").forEach(function (th, column) {
+  th.addEventListener("click", function () {
+    var table = th.closest("table"), body = table.tBodies[0];
+    var ascending = th.getAttribute("aria-sort") !== "ascending";
+    table.querySelectorAll("th").forEach(function (h) { h.removeAttribute("aria-sort"); });
+    th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+    var numeric = th.classList.contains("num");
+    var key = function (row) {
+      var cell = row.cells[column];
+      if (!numeric) return cell.textContent;
+      var v = cell.getAttribute("data-value");
+      return v === "" ? -Infinity : Number(v);
+    };
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = key(a), y = key(b);
+      var order = numeric ? x - y : String(x).localeCompare(String(y));
+      return ascending ? order : -order;
+    });
+    rows.forEach(function (row) { body.appendChild(row); });
+  });
+});
+"""
+
+
+def render_html(p: Profile) -> str:
+    """The whole page: totals, FLOPs by op type as bars, the sortable nodes, the findings."""
+    u = unit(p.convention)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>tfflops: {_e(p.model)}</title>",
+        f"<style>{_STYLE}</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{_e(p.model)}</h1>",
+        f'<p class="meta">outputs: <code>{_e(", ".join(p.outputs))}</code> · '
+        f"convention: <code>{_e(p.convention)}</code> · {u} are inference-phase</p>",
+        *_totals(p),
+        *_by_op(p, u),
+        *_findings(p),
+        *_nodes(p, u),
+        f"<script>{_SCRIPT}</script>",
+        "</body>",
+        "</html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def _e(text) -> str:
+    return escape(str(text), quote=True)
+
+
+def _totals(p: Profile) -> list[str]:
+    rows = [f"<tr><th>{_e(k)}</th><td class='num'>{_e(v)}</td></tr>" for k, v in totals_lines(p)]
+    return ['<section id="totals">', "<h2>Totals</h2>", "<table>", *rows, "</table>", "</section>"]
+
+
+def _by_op(p: Profile, u: str) -> list[str]:
+    rows = sorted(group_rows(p, "op"), key=lambda r: (-r["flops"], r["name"]))
+    rows = [r for r in rows if r["flops"] or r["tfprof_flops"]]
+    total = p.totals["flops"]
+    widest = max((r["flops"] for r in rows), default=0)
+    out = [
+        '<section id="by-op">',
+        f"<h2>{u} by op type ({_e(p.convention)})</h2>",
+        '<table class="bars">',
+        f"<tr><th>op type</th><th class='num'>nodes</th><th>share</th><th class='num'>{u}</th>"
+        "<th class='num'>%</th><th class='num'>tf.profiler FLOPs</th></tr>",
+    ]
+    for r in rows:
+        width = 100 * r["flops"] / widest if widest else 0
+        share = f"{100 * r['flops'] / total:.1f}" if total else "-"
+        tfprof = "-" if r["tfprof_flops"] is None else f"{r['tfprof_flops']:,}"
+        out.append(
+            f"<tr><td>{_e(r['name'])}</td><td class='num'>{r['count']}</td>"
+            f"<td class='bar'><div class='fill' style='width:{width:.2f}%'></div></td>"
+            f"<td class='num' title='{humanize(r['flops'])}'>{r['flops']:,}</td>"
+            f"<td class='num'>{share}</td><td class='num'>{tfprof}</td></tr>"
+        )
+    if not rows:
+        out.append(f"<tr><td colspan='6'>no {u} in the inference phase</td></tr>")
+    return [*out, "</table>", "</section>"]
+
+
+def _findings(p: Profile) -> list[str]:
+    out = ['<section id="findings">', "<h2>Cross-check findings</h2>"]
+    statuses = ", ".join(f"{n} {_e(s)}" for s, n in sorted(p.status_counts().items()))
+    out.append(f"<p>Nodes by status: {statuses or 'none'}.</p>")
+    if p.notes:
+        out += ["<ul>", *(f"<li>{_e(n)}</li>" for n in p.notes), "</ul>"]
+    if p.unsupported_ops:
+        ops = ", ".join(f"<code>{_e(op)}</code> ×{n}" for op, n in p.unsupported_ops.items())
+        out.append(f"<p>Op types tfflops has no formula for: {ops}</p>")
+    return [*out, "</section>"]
+
+
+def _nodes(p: Profile, u: str) -> list[str]:
+    head = (
+        "<tr><th>node</th><th>op</th><th>phase</th>"
+        f"<th class='num'>{u}</th><th class='num'>tf.profiler FLOPs</th>"
+        "<th class='num'>params</th><th class='num'>bytes</th>"
+        "<th>output shapes</th><th>status</th><th>note</th></tr>"
+    )
+    body = []
+    for r in p.node_records():
+        tfprof = r["tfprof_flops"]
+        body.append(
+            f"<tr><td class='name'>{_e(r['name'])}</td><td>{_e(r['op'])}</td>"
+            f"<td>{_e(r['phase'])}</td>"
+            f"{_num_cell(r['flops'])}{_num_cell(tfprof)}"
+            f"{_num_cell(r['params'])}{_num_cell(r['bytes'])}"
+            f"<td class='shape'>{_e(_shapes(r['output_shapes']))}</td>"
+            f"<td><span class='status {_e(r['status'])}'>{_e(r['status'])}</span></td>"
+            f"<td class='note'>{_e(r['note'])}</td></tr>"
+        )
+    return [
+        '<section id="nodes">',
+        f"<h2>Nodes ({len(body)})</h2>",
+        '<p class="hint">Click a column header to sort.</p>',
+        "<table>",
+        f"<thead>{head}</thead>",
+        "<tbody>",
+        *body,
+        "</tbody>",
+        "</table>",
+        "</section>",
+    ]
+
+
+def _num_cell(n: int | None) -> str:
+    if n is None:
+        return "<td class='num' data-value=''>-</td>"
+    return f"<td class='num' data-value='{n}'>{n:,}</td>"
+
+
+def _shapes(shapes: list) -> str:
+    """[[1, 32, 32, 8], [None, 2], []] → '[1, 32, 32, 8] [?, 2] []'; None is 'unknown'."""
+    texts = []
+    for shape in shapes:
+        if shape is None:
+            texts.append("unknown")
+        else:
+            texts.append("[" + ", ".join("?" if d is None else str(d) for d in shape) + "]")
+    return " ".join(texts)
