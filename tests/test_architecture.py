@@ -3,7 +3,8 @@
 cli → reports → pipelines → tf → {analysis | freeze} → graph → base: a module imports its
 own package or a lower layer, never a higher one and never the sibling layer, and no
 module imports itself back through others — function-level imports included, so a lazy
-import cannot hide a cycle. Only ``tfflops.tf`` imports TensorFlow or Keras.
+import cannot hide a cycle. Only ``tfflops.tf`` imports TensorFlow or Keras; no module
+has more than MAX_LINES lines.
 """
 
 import ast
@@ -30,6 +31,7 @@ LAYERS = {
     "__main__": 9,
 }
 TENSORFLOW = ("tensorflow", "keras", "tf_keras")
+MAX_LINES = 650
 
 
 def _module_name(path: Path) -> str:
@@ -139,6 +141,11 @@ def test_no_import_cycles():
         if module not in index:
             visit(module)
     assert cycles == []
+
+
+def test_modules_stay_small():
+    long = {m: n for m, p in MODULES.items() if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    assert long == {}
 
 
 def test_the_rule_can_fail():

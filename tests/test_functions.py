@@ -436,3 +436,32 @@ def test_op_read_through_two_arg_names_is_not_guessed():
     body = function_body(fn)
     assert sorted(body.unresolved) == ["a", "b"]
     assert "read through output args 'y', 'z'" in body.unresolved["a"]
+
+
+# ---------------------------------------------------------------- body rows in the views
+
+
+def test_function_body_nodes_are_rows_of_the_views(tmp_path):
+    from tfflops.reports.text import group_rows
+
+    w = tf.constant(np.full([8, 16], 0.5, np.float32))
+
+    @tf.function
+    def inner(x):
+        return tf.nn.relu(tf.matmul(x, w, name="dense"), name="act")
+
+    outer = tf.function(lambda x: tf.identity(inner(x), name="Identity"))
+    p = profile(tmp_path, unlowered(outer.get_concrete_function(X)), tfprof=False)
+    (call,) = [r for r in p.rows if r.inner]
+    by_op = {r["name"]: r for r in group_rows(p, "op")}
+    # x[4,8] @ w[8,16]: 2·8·(4·16) = 1024 under tfprof, on the body's own MatMul row
+    assert by_op["MatMul"]["flops"] == 1024
+    # The call keeps only what its body's rows do not hold: the 8·16 = 128 weights
+    assert by_op[call.op]["flops"] == 0 and by_op[call.op]["params"] == 128
+    by_node = {r["name"]: r for r in group_rows(p, "node")}
+    assert by_node["dense"]["op"] == "MatMul" and by_node["dense"]["function"] is not None
+    doc = p.to_dict()
+    inner_names = {r["name"] for r in doc["function_nodes"]}
+    assert {"dense", "act"} <= inner_names
+    # nodes[] stays the graph's own nodes: their sum is the total, no double count
+    assert sum(n["flops"] for n in doc["nodes"]) == doc["totals"]["flops"] == 1024

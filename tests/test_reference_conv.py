@@ -6,7 +6,7 @@ import pytest
 
 from tfflops.analysis.conventions import node_flops
 from tfflops.analysis.ops import OpView, lookup
-from tfflops.analysis.shapes import conv_output_size
+from tfflops.analysis.ops.dims import conv_output_size
 
 
 def counted_conv2d(x, w, stride, padding):

@@ -17,10 +17,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from tfflops.analysis.ops import VIEW_OPS, ZERO_COST, Cost, OpView, UnknownShape, lookup
+from tfflops.analysis.ops import (
+    VIEW_OPS,
+    ZERO_COST,
+    Cost,
+    OpView,
+    TensorInfo,
+    UnknownShape,
+    lookup,
+)
 from tfflops.analysis.ops.calls import function_call
 from tfflops.analysis.ops.contraction import FUSED_CONTRACTIONS, unknown_fused_ops
-from tfflops.analysis.shapes import BodyRun, CallShapes, ShapeResult, TensorInfo, is_known
+from tfflops.analysis.shapes import BodyRun, CallShapes, ShapeResult, is_known
 from tfflops.graph.families import PLACEHOLDER_OPS, VARIABLE_OPS
 from tfflops.graph.index import Graph
 from tfflops.graph.phases import INFERENCE
@@ -82,6 +90,12 @@ class NodeCount:
     # (Shared empty defaults: the other nodes allocate nothing for them.)
     inner_unsupported: Mapping[str, int] = _NOTHING
     inner_unknown: Sequence[str] = ()
+    # A call node: the rows of the bodies it runs (each a node of a function, ``function``
+    # naming it), what inside them was not counted, and the parameters they read.
+    inner: Sequence[NodeCount] = ()
+    function: str | None = None
+    uncounted: Sequence[_Uncounted] = ()
+    body_params: Mapping[str, int] = _NOTHING
 
     @property
     def output_shapes(self) -> list[list[int | None] | None]:
@@ -90,55 +104,10 @@ class NodeCount:
 
 def count_graph(graph: Graph, shapes: ShapeResult, phases: list[str]) -> list[NodeCount]:
     """Count every node of ``graph``, in GraphDef order; ``phases`` by node number."""
-    rows = []
-    by_id, unknown, calls = shapes.by_id, shapes.unknown, shapes.calls
     bodies = _Bodies()
-    body_params = {}
-    for i, (name, op, node, data) in enumerate(
-        zip(graph.names, graph.op_list, graph.defs, graph.data_in, strict=True)
-    ):
-        outs = by_id[i]
-        ins = shapes.inputs(data)
-        call = calls.get(name) if calls else None
-        if call is not None:
-            counted = bodies.count_call(node, ins, outs, call)
-            rows.append(
-                NodeCount(
-                    name=name,
-                    op=op,
-                    phase=phases[i],
-                    cost=counted.cost,
-                    params=0,
-                    bytes=counted.bytes,
-                    outputs=outs,
-                    problem=counted.problem,
-                    note=counted.note,
-                    inner_unsupported=_no_formula_ops(counted.uncounted),
-                    inner_unknown=[u.where for u in counted.uncounted if u.unknown_shape],
-                )
-            )
-            body_params[i] = counted.params
-            continue
-        if op in ZERO_COST:
-            cost, problem = _ZERO, None
-        else:
-            problem = unknown.get(name) if unknown else None
-            edges = len(data) + len(graph.control_in[i])
-            cost, problem = _cost(node, name, op, edges, ins, outs, problem)
-        rows.append(
-            NodeCount(
-                name=name,
-                op=op,
-                phase=phases[i],
-                cost=cost,
-                params=0,
-                bytes=0 if op in VIEW_OPS else _bytes(ins) + _bytes(outs),
-                outputs=outs,
-                problem=problem,
-            )
-        )
+    rows = [bodies.count_node(graph, shapes, i, phases[i]) for i in range(len(graph))]
     _attribute_params(graph, shapes, rows)
-    _attribute_body_params(body_params, rows)
+    _attribute_body_params(rows)
     _fold_biases(graph, shapes, rows)
     _fused_contractions(graph, rows)
     return rows
@@ -170,7 +139,16 @@ def _view(node, name, op, edges, ins, outs, bodies=()) -> OpView:
         num_raw_inputs=edges,
         name=name,
         bodies=bodies,
+        values=tuple([_small_ints(i) for i in ins]),
     )
+
+
+def _small_ints(info: TensorInfo | None) -> tuple[int, ...] | None:
+    """A known integer value as a flat tuple (an axis, a size), for formulas that need one."""
+    value = None if info is None else info.value
+    if value is None or value.dtype.kind not in "iub":
+        return None
+    return tuple(int(v) for v in value.reshape(-1))
 
 
 def _bytes(infos: list[TensorInfo | None]) -> int:
@@ -221,16 +199,16 @@ def _param_user(graph: Graph, source: int, rows: list[NodeCount]) -> int:
     return source
 
 
-def _attribute_body_params(body_params: dict[int, dict[str, int]], rows) -> None:
+def _attribute_body_params(rows: list[NodeCount]) -> None:
     """A Const inside a function counts once, on the first inference call node running it."""
     seen: set[str] = set()
-    for i, params in body_params.items():
-        if rows[i].phase != INFERENCE:
+    for row in rows:
+        if row.phase != INFERENCE:
             continue
-        for where, elements in params.items():
+        for where, elements in row.body_params.items():
             if where not in seen:
                 seen.add(where)
-                rows[i].params += elements
+                row.params += elements
 
 
 def _fold_biases(graph: Graph, shapes: ShapeResult, rows: list[NodeCount]) -> None:
@@ -321,17 +299,64 @@ class _Counted:
     uncounted: list[_Uncounted] = field(default_factory=list)
     problem: str | None = None
     note: str | None = None
+    rows: tuple[NodeCount, ...] = ()  # the body's nodes (a call's: of all its bodies)
 
 
 class _Bodies:
-    """Counts function bodies, each analysed body (BodyRun) once."""
+    """Counts nodes, the top level's and function bodies' alike; each analysed body
+    (BodyRun) once."""
 
     def __init__(self):
         self.memo: dict[int, _Counted] = {}
 
+    def count_node(
+        self, graph: Graph, shapes: ShapeResult, i: int, phase: str, unresolved=_NOTHING
+    ) -> NodeCount:
+        """Node ``i``'s figures: a call node's from the bodies it runs, else its formula's."""
+        name, op, node, data = graph.names[i], graph.op_list[i], graph.defs[i], graph.data_in[i]
+        outs = shapes.by_id[i]
+        ins = shapes.inputs(data)
+        call = shapes.calls.get(name) if shapes.calls else None
+        if call is not None:
+            counted = self.count_call(node, ins, outs, call)
+            return NodeCount(
+                name=name,
+                op=op,
+                phase=phase,
+                cost=counted.cost,
+                params=0,
+                bytes=counted.bytes,
+                outputs=outs,
+                problem=counted.problem,
+                note=counted.note,
+                inner_unsupported=_no_formula_ops(counted.uncounted),
+                inner_unknown=[u.where for u in counted.uncounted if u.unknown_shape],
+                inner=counted.rows,
+                uncounted=counted.uncounted,
+                body_params=counted.params,
+            )
+        if name in unresolved:
+            cost, problem = None, unresolved[name]
+        elif op in ZERO_COST:
+            cost, problem = _ZERO, None
+        else:
+            problem = shapes.unknown.get(name) if shapes.unknown else None
+            edges = len(data) + len(graph.control_in[i])
+            cost, problem = _cost(node, name, op, edges, ins, outs, problem)
+        return NodeCount(
+            name=name,
+            op=op,
+            phase=phase,
+            cost=cost,
+            params=0,
+            bytes=0 if op in VIEW_OPS else _bytes(ins) + _bytes(outs),
+            outputs=outs,
+            problem=problem,
+        )
+
     def count_call(self, node, ins, outs, call: CallShapes) -> _Counted:
         """A call node: its functions' Costs through its formula, the rest summed."""
-        costs, params, uncounted, notes = [], {}, [], []
+        costs, params, uncounted, notes, rows = [], {}, [], [], []
         moved = 0
         for role, run in call.runs:
             if run.body is None or run.shapes is None:
@@ -343,6 +368,7 @@ class _Bodies:
             moved += body.bytes
             params.update(body.params)
             uncounted.extend(body.uncounted)
+            rows.extend(body.rows)
             if run.note:
                 notes.append(run.note)
         if not costs:
@@ -354,63 +380,47 @@ class _Bodies:
         if call.note:
             notes.append(call.note)
         note = _call_note(call, lowered, uncounted, notes)
-        return _Counted(cost, moved, params, uncounted, note=note)
+        return _Counted(cost, moved, params, uncounted, note=note, rows=tuple(rows))
 
     def count_body(self, run: BodyRun) -> _Counted:
-        """Every node of one analysed body, summed (nested calls through count_call)."""
+        """Every node of one analysed body (``count_node``, as the top level), summed."""
         counted = self.memo.get(id(run))
         if counted is not None:
             return counted
         body, shapes = run.body, run.shapes
-        graph, by_id = body.graph, shapes.by_id
-        macs = mac_outputs = arith = other = tfprof = moved = 0
+        graph = body.graph
+        rows = [
+            self.count_node(graph, shapes, i, INFERENCE, body.unresolved)
+            for i, name in enumerate(graph.names)
+            if name not in body.synthetic
+        ]
         params: dict[str, int] = {}
         uncounted: list[_Uncounted] = []
-        for i, (name, op, node, data) in enumerate(
-            zip(graph.names, graph.op_list, graph.defs, graph.data_in, strict=True)
-        ):
-            if name in body.synthetic:
+        for row in rows:
+            row.function = body.name
+            where = f"{body.name}/{row.name}"
+            if row.cost is None:
+                is_call = row.name in shapes.calls
+                unknown = is_call or lookup(row.op) is not None or row.name in body.unresolved
+                reason = row.problem or "not counted"
+                uncounted.append(_Uncounted(where, row.op, reason, not unknown, unknown))
                 continue
-            where = f"{body.name}/{name}"
-            outs = by_id[i]
-            ins = shapes.inputs(data)
-            call = shapes.calls.get(name)
-            if name in body.unresolved:
-                cost, problem = None, body.unresolved[name]
-            elif call is not None:
-                inner = self.count_call(node, ins, outs, call)
-                cost, problem = inner.cost, inner.problem
-                if cost is not None:
-                    moved += inner.bytes
-                    params.update(inner.params)
-                    uncounted.extend(inner.uncounted)
-            elif op in ZERO_COST:
-                cost, problem = _ZERO, None
-            else:
-                edges = len(data) + len(graph.control_in[i])
-                cost, problem = _cost(node, name, op, edges, ins, outs, shapes.unknown.get(name))
-            if call is None and op not in VIEW_OPS:
-                moved += _bytes(ins) + _bytes(outs)
-            if cost is None:
-                formula = call is not None or lookup(op) is not None
-                unknown = formula or name in body.unresolved
-                uncounted.append(
-                    _Uncounted(where, op, problem or "not counted", not unknown, unknown)
-                )
-                continue
-            macs += cost.macs
-            mac_outputs += cost.mac_outputs
-            arith += cost.arith
-            other += cost.other
-            tfprof += cost.tfprof
-            if (
-                op == "Const"
-                and outs
-                and _is_parameter(node, op, outs[0])
-                and _read_by_data(graph, i)
-            ):
-                params[where] = math.prod(outs[0].shape)
-        counted = _Counted(Cost(macs, mac_outputs, arith, other, tfprof), moved, params, uncounted)
+            params.update(row.body_params)
+            uncounted.extend(row.uncounted)
+            i = graph.index[row.name]
+            output = row.outputs[0] if row.outputs else None
+            parameter = row.op == "Const" and _is_parameter(graph.defs[i], row.op, output)
+            if parameter and _read_by_data(graph, i):
+                params[where] = math.prod(output.shape)
+        cost = Cost(
+            macs=sum(r.cost.macs for r in rows if r.cost),
+            mac_outputs=sum(r.cost.mac_outputs for r in rows if r.cost),
+            arith=sum(r.cost.arith for r in rows if r.cost),
+            other=sum(r.cost.other for r in rows if r.cost),
+            tfprof=sum(r.cost.tfprof for r in rows if r.cost),
+        )
+        moved = sum(r.bytes for r in rows)
+        counted = _Counted(cost, moved, params, uncounted, rows=tuple(rows))
         self.memo[id(run)] = counted
         return counted
 

@@ -79,6 +79,41 @@ class Profile:
             for r, v in zip(self.rows, self.verdicts, strict=True)
         ]
 
+    def leaf_records(self) -> list[dict]:
+        """The node records the node, op and layer views list: a call node's place is taken
+        by the nodes of the bodies it runs (``function`` names their function; they take
+        the call's phase; tf.profiler never sees them: ``tfprof_flops`` None). The call
+        node stays for what its bodies' rows do not account for: its parameters (the
+        variables it reads), and any FLOPs not in them."""
+        records = []
+        for record, row in zip(self.node_records(), self.rows, strict=True):
+            record["function"] = None
+            if not row.inner or row.cost is None:
+                records.append(record)
+                continue
+            inner = [self._inner_record(r, row.phase) for r in _leaves(row.inner)]
+            record["flops"] -= sum(r["flops"] for r in inner)
+            record["bytes"] -= sum(r["bytes"] for r in inner)
+            if record["flops"] or record["params"] or record["bytes"]:
+                records.append(record)
+            records.extend(inner)
+        return records
+
+    def _inner_record(self, row: NodeCount, phase: str) -> dict:
+        return {
+            "name": row.name,
+            "op": row.op,
+            "phase": phase,
+            "flops": self.flops_of(row),
+            "tfprof_flops": None,
+            "params": 0,
+            "bytes": row.bytes,
+            "output_shapes": row.output_shapes,
+            "status": "unsupported" if row.cost is None else "explained",
+            "note": row.problem or f"in function {row.function}",
+            "function": row.function,
+        }
+
     @property
     def nodes(self):
         """A pandas DataFrame, one row per node, the JSON ``nodes`` columns."""
@@ -110,6 +145,7 @@ class Profile:
             "convention": self.convention,
             "totals": self.totals,
             "nodes": self.node_records(),
+            "function_nodes": [r for r in self.leaf_records() if r["function"] is not None],
             "unsupported_ops": self.unsupported_ops,
             "notes": list(self.notes),
         }
@@ -147,3 +183,14 @@ def findings(p: Profile) -> Iterable[str]:
     statuses = p.status_counts()
     if statuses.get(MISMATCH):
         yield f"{statuses[MISMATCH]} node(s) where tfflops and tf.profiler disagree (mismatch)"
+
+
+def _leaves(rows) -> list[NodeCount]:
+    """Body rows, nested calls replaced by their own bodies' rows."""
+    out = []
+    for row in rows:
+        if row.inner and row.cost is not None:
+            out.extend(_leaves(row.inner))
+        else:
+            out.append(row)
+    return out

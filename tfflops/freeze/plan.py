@@ -13,29 +13,10 @@ from dataclasses import dataclass, field
 from tfflops.errors import TfflopsError
 from tfflops.freeze.variables import convert_variables, declared_shape
 from tfflops.graph import proto
-from tfflops.graph.families import VARIABLE_OPS
+from tfflops.graph.families import V1_CONTROL_FLOW_OPS, VARIABLE_OPS
 from tfflops.graph.index import Graph, parse_tensor_name
 from tfflops.graph.library import used_functions
 from tfflops.graph.phases import ancestors, data_ancestors, is_training_only, resolve_outputs
-
-# An Identity next to these holds a control-flow frame or branch together: kept.
-_CONTROL_FLOW_OPS = frozenset(
-    {
-        "Switch",
-        "RefSwitch",
-        "_SwitchN",
-        "Merge",
-        "RefMerge",
-        "Enter",
-        "RefEnter",
-        "Exit",
-        "RefExit",
-        "NextIteration",
-        "RefNextIteration",
-        "LoopCond",
-        "ControlTrigger",
-    }
-)
 
 
 @dataclass
@@ -191,8 +172,8 @@ def bypass_identities(graph_def: proto.GraphDef, protected: set[str]) -> int:
         source = nodes.get(parse_tensor_name(node.input[0]).node)
         return (
             source is not None
-            and source.op not in _CONTROL_FLOW_OPS
-            and not data_readers.get(node.name, set()) & _CONTROL_FLOW_OPS
+            and source.op not in V1_CONTROL_FLOW_OPS
+            and not data_readers.get(node.name, set()) & V1_CONTROL_FLOW_OPS
         )
 
     bypassed = {name for name, node in nodes.items() if removable(node)}

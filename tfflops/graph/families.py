@@ -20,10 +20,37 @@ CHECKPOINT_READ_OPS = frozenset({"RestoreV2", "Restore", "RestoreSlice"})
 
 # What initializes a variable: the roots of the init phase.
 INITIALIZER_OPS = frozenset({"Assign", "AssignVariableOp"})
+# What writes a variable.
+ASSIGN_OPS = frozenset(
+    {
+        "Assign",
+        "AssignAdd",
+        "AssignSub",
+        "AssignVariableOp",
+        "AssignAddVariableOp",
+        "AssignSubVariableOp",
+    }
+)
+UPDATE_OPS = ASSIGN_OPS | {"CountUpTo", "ResourceCountUpTo"}
+INIT_CHECK_OPS = frozenset({"VarIsInitializedOp", "IsVariableInitialized"})
+SUMMARY_OPS = frozenset(
+    {
+        "ScalarSummary",
+        "HistogramSummary",
+        "MergeSummary",
+        "ImageSummary",
+        "TensorSummary",
+        "TensorSummaryV2",
+    }
+)
 
-# A while loop's Merge reads its NextIteration: the one legal cycle in a GraphDef.
+# TF1 control flow. A while loop's Merge reads its NextIteration: the one legal cycle in a
+# GraphDef. A loop's frame: Enter, Exit, NextIteration, LoopCond; a cond's Switch and Merge.
 MERGE_OPS = frozenset({"Merge", "RefMerge"})
 BACK_EDGE_OPS = frozenset({"NextIteration", "RefNextIteration"})
+SWITCH_OPS = frozenset({"Switch", "RefSwitch", "_SwitchN"})
+FRAME_OPS = BACK_EDGE_OPS | {"Enter", "RefEnter", "Exit", "RefExit", "LoopCond"}
+V1_CONTROL_FLOW_OPS = MERGE_OPS | SWITCH_OPS | FRAME_OPS | {"ControlTrigger"}
 
 
 @dataclass(frozen=True, slots=True)

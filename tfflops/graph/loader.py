@@ -167,11 +167,6 @@ def _read_without_weights(path: Path) -> proto.GraphDef | None:
         return None
 
 
-def parse_graph_def(data: bytes, source: str = "<bytes>") -> proto.GraphDef:
-    """Parse GraphDef bytes (binary or text format); ``source`` names them in errors."""
-    return parse_model(data, source)[0]
-
-
 def parse_model(data: bytes, source: str = "<bytes>") -> tuple[proto.GraphDef, str]:
     """Bytes of a GraphDef, SavedModel or MetaGraphDef → (GraphDef, format description)."""
     model = _parse(data, source, None)

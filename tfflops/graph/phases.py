@@ -14,7 +14,16 @@ import re
 from collections.abc import Iterable
 
 from tfflops.errors import TfflopsError
-from tfflops.graph.families import INITIALIZER_OPS, SAVE_RESTORE_OPS
+from tfflops.graph.families import (
+    ASSIGN_OPS,
+    INIT_CHECK_OPS,
+    INITIALIZER_OPS,
+    PLACEHOLDER_OPS,
+    SAVE_RESTORE_OPS,
+    SUMMARY_OPS,
+    UPDATE_OPS,
+    VARIABLE_OPS,
+)
 from tfflops.graph.index import Graph, parse_tensor_name
 
 INFERENCE, INIT, OTHER = "inference", "init", "other"
@@ -22,40 +31,14 @@ INFERENCE, INIT, OTHER = "inference", "init", "other"
 
 # Sinks of these kinds are never taken as outputs: they initialize, train, save or
 # bookkeep, or they are bare sources.
-_NOT_OUTPUT_OPS = frozenset(
-    {
-        "NoOp",
-        "Assign",
-        "AssignAdd",
-        "AssignSub",
-        "AssignVariableOp",
-        "AssignAddVariableOp",
-        "AssignSubVariableOp",
-        "SaveV2",
-        "Save",
-        "SaveSlices",
-        "RestoreV2",
-        "Restore",
-        "MergeV2Checkpoints",
-        "VarIsInitializedOp",
-        "IsVariableInitialized",
-        "ReadVariableOp",
-        "Const",
-        "Placeholder",
-        "PlaceholderWithDefault",
-        "VariableV2",
-        "Variable",
-        "VarHandleOp",
-        "ScalarSummary",
-        "HistogramSummary",
-        "MergeSummary",
-        "ImageSummary",
-        "TensorSummary",
-        "TensorSummaryV2",
-        "Assert",
-        "Print",
-        "PrintV2",
-    }
+_NOT_OUTPUT_OPS = (
+    ASSIGN_OPS
+    | SAVE_RESTORE_OPS
+    | INIT_CHECK_OPS
+    | PLACEHOLDER_OPS
+    | VARIABLE_OPS
+    | SUMMARY_OPS
+    | {"NoOp", "ReadVariableOp", "Const", "Assert", "Print", "PrintV2"}
 )
 
 
@@ -186,29 +169,14 @@ def phase_list(graph: Graph, outputs: list[str]) -> list[str]:
     return phases
 
 
-_UPDATE_OPS = frozenset(
-    {
-        "Assign",
-        "AssignAdd",
-        "AssignSub",
-        "AssignVariableOp",
-        "AssignAddVariableOp",
-        "AssignSubVariableOp",
-        "CountUpTo",
-        "ResourceCountUpTo",
-    }
-)
-_INIT_CHECK_OPS = frozenset({"VarIsInitializedOp", "IsVariableInitialized"})
-
-
 def is_update_op(op: str) -> bool:
     """Assign*, Apply*, Scatter*, CountUpTo: ops that write a variable."""
-    return op in _UPDATE_OPS or is_training_op(op) or op.startswith(("Scatter", "ResourceScatter"))
+    return op in UPDATE_OPS or is_training_op(op) or op.startswith(("Scatter", "ResourceScatter"))
 
 
 def is_training_only(op: str) -> bool:
     """Updates, save/restore, summaries and initialization checks: gone from a frozen graph."""
-    return is_update_op(op) or op in SAVE_RESTORE_OPS or op in _INIT_CHECK_OPS or "Summary" in op
+    return is_update_op(op) or op in SAVE_RESTORE_OPS or op in INIT_CHECK_OPS or "Summary" in op
 
 
 def data_ancestors(graph: Graph, roots: Iterable[str]) -> set[str]:

@@ -33,7 +33,13 @@ from tfflops.analysis.profile import Profile
 from tfflops.errors import TfflopsError
 from tfflops.freeze.plan import apply_freeze, placeholder_values, plan_freeze
 from tfflops.graph import proto
-from tfflops.graph.families import CALL_OPS, SAVE_RESTORE_OPS, VARIABLE_OPS
+from tfflops.graph.families import (
+    ASSIGN_OPS,
+    CALL_OPS,
+    INIT_CHECK_OPS,
+    SAVE_RESTORE_OPS,
+    VARIABLE_OPS,
+)
 from tfflops.graph.index import Graph
 from tfflops.graph.loader import is_saved_model
 from tfflops.graph.phases import (
@@ -63,20 +69,7 @@ CAUSES = {
     "added": "other nodes only in after",
 }
 
-_ASSIGN_OPS = frozenset(
-    {
-        "Assign",
-        "AssignAdd",
-        "AssignSub",
-        "AssignVariableOp",
-        "AssignAddVariableOp",
-        "AssignSubVariableOp",
-    }
-)
-_READ_OPS = frozenset(
-    {"Identity", "ReadVariableOp", "Snapshot", "VarIsInitializedOp", "IsVariableInitialized"}
-    | VARIABLE_OPS
-)
+_READ_OPS = INIT_CHECK_OPS | VARIABLE_OPS | {"Identity", "ReadVariableOp", "Snapshot"}
 _LOWERED_OPS = frozenset({"Switch", "RefSwitch", "Merge", "RefMerge", "Enter", "Exit"})
 _SAVE_SCOPE = re.compile(r"^save(_\d+)?/")
 _RANDOM_KINDS = {
@@ -447,7 +440,7 @@ class _BeforeFacts:
             return "training"
         if name in self.saving or (phase != INFERENCE and "Summary" in op):
             return "save_summary"
-        if op in _ASSIGN_OPS:
+        if op in ASSIGN_OPS:
             return "assign"
         if phase == INIT:
             return "initializers"
@@ -508,7 +501,7 @@ def _initializer_details(result: Comparison, before: Graph, b_rows: dict) -> lis
     lines = []
     claimed: set[str] = set()
     for name, node in before.nodes.items():
-        if node.op not in _ASSIGN_OPS or name not in b_rows or not before.inputs[name]:
+        if node.op not in ASSIGN_OPS or name not in b_rows or not before.inputs[name]:
             continue
         variable = before.inputs[name][0].node
         chain = [

@@ -14,10 +14,8 @@ from tfflops.errors import TfflopsError
 from tfflops.files import write_atomic
 from tfflops.freeze.plan import apply_freeze, plan_freeze
 from tfflops.graph import proto
-from tfflops.graph.index import Graph
 from tfflops.graph.library import calls_functions
-from tfflops.graph.phases import default_outputs
-from tfflops.pipelines.open import open_model
+from tfflops.pipelines.open import guessed_outputs, open_target
 
 
 class FreezeWarning(UserWarning):
@@ -49,41 +47,30 @@ def freeze_model(
     input_shapes: dict | None = None,
 ) -> Frozen:
     """``freeze`` without writing; the notes say what happened (the CLI prints them)."""
-    if isinstance(outputs, str):
-        outputs = [o for o in outputs.split(",") if o.strip()]
-    notes = []
-    saver, kind, path, not_outputs = None, "GraphDef", None, frozenset()
-    if isinstance(model, proto.GraphDef):
-        graph_def, source = model, "<GraphDef>"
-        if input_shapes:
-            raise TfflopsError("--input-shape: a freeze changes no shape (Keras models only)")
-    else:
-        opened = open_model(
-            model,
-            signature=signature,
-            tag_set=tag_set,
-            input_shapes=input_shapes,
-            outputs_given=bool(outputs),
-        )
-        graph_def, kind, path, source = opened.graph_def, opened.kind, opened.path, opened.source
-        saver, not_outputs = opened.saver, opened.not_outputs
+    if isinstance(model, proto.GraphDef) and input_shapes:
+        raise TfflopsError("--input-shape: a freeze changes no shape (Keras models only)")
+    target = open_target(
+        model, outputs, input_shapes, signature, tag_set, weights=True, guess_outputs=False
+    )
+    graph, outputs, notes, opened = target.graph, target.outputs, list(target.notes), target.model
+    source = graph.source
+    saver, kind, path = None, "GraphDef", None
+    if opened is not None:
+        saver, kind, path = opened.saver, opened.kind, opened.path
         if input_shapes and not opened.input_shapes_applied:
             raise TfflopsError(
                 "--input-shape: a freeze changes no shape; it only picks the shapes a Keras "
                 f"model is traced at, and {source} is a {kind}"
             )
-        notes.extend(opened.notes)
-        outputs = outputs or opened.outputs
         if checkpoint is None and opened.checkpoint is not None:
             checkpoint = opened.checkpoint
             notes.append(f"values from the checkpoint beside the graph: {checkpoint}")
         if opened.frozen and checkpoint is not None:
             notes.append(f"--checkpoint {checkpoint}: not read, the Keras file holds the weights")
             checkpoint = None
-    graph = Graph(graph_def, source)
     if not outputs:
         try:
-            sinks = [n for n in default_outputs(graph) if n not in not_outputs]
+            sinks = guessed_outputs(graph, opened)
         except TfflopsError:
             sinks = []
         hint = f"its sinks are {', '.join(sinks[:5])}" if sinks else "e.g. --outputs logits"
@@ -117,9 +104,7 @@ def freeze_model(
             "function calls inlined and If/While lowered to Switch/Merge"
             + ("" if lower_control_flow else " (the SavedModel's signature calls functions)")
         )
-    return Frozen(
-        frozen, source, plan.outputs, plan.variables, len(graph_def.node), values_from, notes
-    )
+    return Frozen(frozen, source, plan.outputs, plan.variables, len(graph), values_from, notes)
 
 
 def freeze(

@@ -21,7 +21,6 @@ from pathlib import Path
 from tfflops.errors import TfflopsError
 from tfflops.graph import proto
 from tfflops.graph.index import Graph
-from tfflops.graph.library import calls_functions
 from tfflops.graph.model import Model, keras_format, open_model_file
 from tfflops.graph.phases import default_outputs, resolve_outputs
 
@@ -68,13 +67,15 @@ def open_model(
 
 @dataclass
 class Target:
-    """A model opened for profiling: its graph, the outputs chosen, its input shapes (a
-    signature's input keys become placeholder names) and notes on how it was read."""
+    """A model opened for counting or freezing: its graph, the outputs chosen, its input
+    shapes (a signature's input keys become placeholder names), notes on how it was read,
+    and what its format says (``model``; None for a GraphDef given as an object)."""
 
     graph: Graph
     outputs: list[str]
     input_shapes: dict[str, Sequence[int | None]] | None
     notes: list[str]
+    model: Model | None = None
 
 
 def open_target(
@@ -83,15 +84,17 @@ def open_target(
     input_shapes: dict[str, Sequence[int | None]] | None = None,
     signature: str | None = None,
     tag_set: Sequence[str] | str | None = None,
+    *,
+    weights: bool = False,
+    guess_outputs: bool = True,
 ) -> Target:
     """Open ``model`` and choose its outputs: those given, else its signature's (a
-    SavedModel's, a Keras model's), else the graph's sinks that do not initialize, train
-    or save."""
+    SavedModel's, a Keras model's), else (``guess_outputs``) the graph's sinks that do not
+    initialize, train or save; without a guess the outputs may be empty."""
     notes = []
     if isinstance(outputs, str):
         outputs = [o for o in outputs.split(",") if o.strip()]
-    not_outputs: frozenset[str] = frozenset()
-    model_outputs = None
+    opened = None
     if isinstance(model, proto.GraphDef):
         graph_def, source = model, "<GraphDef>"
         if signature or tag_set:
@@ -102,33 +105,26 @@ def open_target(
             signature=signature,
             tag_set=tag_set,
             input_shapes=input_shapes,
-            weights=False,
+            weights=weights,
             outputs_given=bool(outputs),
         )
         graph_def, source = opened.graph_def, opened.source
-        if opened.kind in ("SavedModel", "MetaGraphDef"):
-            notes.append(
-                f"{opened.description}: profiled un-frozen (variables count as parameters; "
-                "`tfflops freeze` makes a frozen graph)"
-            )
         notes.extend(opened.notes)
         input_shapes = opened.input_shapes(input_shapes)
-        model_outputs = opened.outputs
-        not_outputs = opened.not_outputs
-        if model_outputs and calls_functions(graph_def, model_outputs):
-            notes.append(
-                "the signature calls functions: tf.profiler counts 0 for them, tfflops counts "
-                "their bodies as tf.profiler does once they are inlined (`tfflops freeze` "
-                "writes that flat graph)"
-            )
     graph = Graph(graph_def, source)
     if outputs:
         output_names = resolve_outputs(graph, outputs)
-    elif model_outputs:
-        output_names = model_outputs
-    else:
-        output_names = [n for n in default_outputs(graph) if n not in not_outputs]
-        if not output_names:
-            output_names = default_outputs(graph)
+    elif opened is not None and opened.outputs:
+        output_names = opened.outputs
+    elif guess_outputs:
+        output_names = guessed_outputs(graph, opened)
         notes.append(f"outputs not given; chose the graph's sinks: {', '.join(output_names)}")
-    return Target(graph, output_names, input_shapes, notes)
+    else:
+        output_names = []
+    return Target(graph, output_names, input_shapes, notes, opened)
+
+
+def guessed_outputs(graph: Graph, opened: Model | None = None) -> list[str]:
+    """The graph's sinks that do not initialize, train or save, nor belong to its saver."""
+    not_outputs = opened.not_outputs if opened is not None else frozenset()
+    return [n for n in default_outputs(graph) if n not in not_outputs] or default_outputs(graph)

@@ -12,8 +12,9 @@ from tfflops.analysis.crosscheck import crosscheck
 from tfflops.analysis.profile import Profile, findings
 from tfflops.analysis.shapes import infer_shapes
 from tfflops.graph import proto
+from tfflops.graph.library import calls_functions
 from tfflops.graph.phases import INFERENCE, phase_list
-from tfflops.pipelines.open import open_target
+from tfflops.pipelines.open import Target, open_target
 
 
 def profile(
@@ -49,7 +50,8 @@ def profile(
 
 def _profile(model, outputs, input_shapes, convention, tfprof, signature, tag_set) -> Profile:
     target = open_target(model, outputs, input_shapes, signature, tag_set)
-    graph, output_names, notes = target.graph, target.outputs, target.notes
+    graph, output_names = target.graph, target.outputs
+    notes = [*_unfrozen_note(target), *target.notes, *_calls_note(target)]
     graph_def, source, input_shapes = graph.graph_def, graph.source, target.input_shapes
     phases = phase_list(graph, output_names)
     shapes = infer_shapes(graph, input_shapes)
@@ -82,3 +84,26 @@ def _profile(model, outputs, input_shapes, convention, tfprof, signature, tag_se
     )
     result.notes.extend(findings(result))
     return result
+
+
+def _unfrozen_note(target: Target) -> list[str]:
+    opened = target.model
+    if opened is None or opened.kind not in ("SavedModel", "MetaGraphDef"):
+        return []
+    return [
+        f"{opened.description}: profiled un-frozen (variables count as parameters; "
+        "`tfflops freeze` makes a frozen graph)"
+    ]
+
+
+def _calls_note(target: Target) -> list[str]:
+    opened = target.model
+    if opened is None or not opened.outputs:
+        return []
+    if not calls_functions(target.graph.graph_def, opened.outputs):
+        return []
+    return [
+        "the signature calls functions: tf.profiler counts 0 for them, tfflops counts "
+        "their bodies as tf.profiler does once they are inlined (`tfflops freeze` "
+        "writes that flat graph)"
+    ]

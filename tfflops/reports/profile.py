@@ -44,10 +44,11 @@ def _sorted(rows: list[dict], top: int | None) -> list[dict]:
 def _csv(p: Profile, by: str, top: int | None) -> str:
     out = io.StringIO()
     if by == "node":
-        rows = p.node_records()
+        rows = p.leaf_records()
         if top:
             rows = _sorted(rows, top)
-        writer = csv.DictWriter(out, fieldnames=list(NODE_COLUMNS), lineterminator="\n")
+        fields = [*NODE_COLUMNS, "function"]
+        writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
         for r in rows:
             writer.writerow({**r, "output_shapes": json.dumps(r["output_shapes"])})

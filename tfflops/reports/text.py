@@ -13,17 +13,19 @@ WIDTH = 80  # a table fits an 80-column terminal
 
 
 def group_rows(p: Profile, by: str) -> list[dict]:
-    """Inference-phase figures summed per node, op type or top-level name scope."""
+    """Inference-phase figures summed per node, op type or top-level name scope (function
+    bodies' nodes in place of the call nodes that run them: ``Profile.leaf_records``)."""
+    records = p.leaf_records()
     if by == "node":
         return [
             {**r, "count": 1}
-            for r in p.node_records()
+            for r in records
             if r["phase"] == INFERENCE and (r["flops"] or r["params"] or r["tfprof_flops"])
         ]
     groups: dict[str, dict] = defaultdict(
         lambda: {"count": 0, "flops": 0, "tfprof_flops": 0, "params": 0, "bytes": 0}
     )
-    for r in p.node_records():
+    for r in records:
         if r["phase"] != INFERENCE:
             continue
         key = r["op"] if by == "op" else (r["name"].split("/")[0] if "/" in r["name"] else "/")

@@ -1,34 +1,65 @@
-"""The analytic counter's op table: one registry of pure per-op formulas.
+"""The op table: per op family, each op's shape function and cost side by side.
 
-Every TensorFlow op type is exactly one of: registered (a formula ``fn(view) -> Cost``,
-in the family modules of this package), zero-cost (``ZERO_COST``, on purpose), or
-unsupported (anything else, reported as data by the counter, never a silent 0). See
-``tfflops.analysis.ops.base``.
+``OPS[op]`` is an OpSpec (shape function or WALKER; formula, ZERO or VIEW). An op not in
+the table is unsupported: the counter reports it as data, never as a silent 0. How to add
+an op: docs/architecture.md. The families:
+
+views        sources, identities, variables, control flow, checkpoints, summaries
+elementwise  arithmetic, comparisons, activations and their gradients, AddN, Select, Cast
+contraction  MatMul, BatchMatMul, convolutions and their gradients, Einsum, fused forms
+pooling      max/average pooling, 2-D and 3-D, fractional, and gradients
+reduce       reductions, scans, softmax, batch norm, LRN, losses
+image        resizing
+array        shapes and data movement: reshape, slice, gather, concat, pad, tile, fill
+calls        function calls and functional control flow (shapes by the walker)
 """
 
 from __future__ import annotations
 
-from tfflops.analysis.ops import calls, contraction, elementwise, pooling, reduce  # noqa: F401
+from tfflops.analysis.ops import (  # noqa: F401  (each module registers its ops)
+    array,
+    calls,
+    contraction,
+    elementwise,
+    image,
+    pooling,
+    reduce,
+    views,
+)
 from tfflops.analysis.ops.base import (
+    MAX_VALUE_ELEMENTS,
+    OPS,
     REGISTRY,
+    VIEW,
     VIEW_OPS,
+    WALKER,
+    ZERO,
     ZERO_COST,
     Cost,
     Formula,
+    OpSpec,
     OpView,
-    Shape,
+    ShapeCtx,
+    TensorInfo,
     UnknownShape,
     register,
 )
 
 __all__ = [
+    "MAX_VALUE_ELEMENTS",
+    "OPS",
     "REGISTRY",
+    "VIEW",
     "VIEW_OPS",
+    "WALKER",
+    "ZERO",
     "ZERO_COST",
     "Cost",
     "Formula",
+    "OpSpec",
     "OpView",
-    "Shape",
+    "ShapeCtx",
+    "TensorInfo",
     "UnknownShape",
     "lookup",
     "register",
@@ -36,5 +67,5 @@ __all__ = [
 
 
 def lookup(op: str) -> Formula | None:
-    """The formula registered for ``op``, or None."""
+    """The formula registered for ``op``, or None (zero-cost or unsupported)."""
     return REGISTRY.get(op)

@@ -1,30 +1,40 @@
-"""The op table's vocabulary: Cost, OpView, the registry and the zero-cost sets.
+"""The op table: for each TensorFlow op, its shape function and its cost, side by side.
 
-Every TensorFlow op type is exactly one of:
+``register("Conv2D", shape=conv2d_shape)`` over a formula (or ``cost=ZERO``/``VIEW``) puts
+an op in the table; a name registered twice is an error, and an op cannot be registered
+with one decision and not the other. Every op type is then exactly one of:
 
-* **registered** — a formula ``fn(view: OpView) -> Cost`` (modules of this package);
-* **zero-cost** — in ``ZERO_COST`` on purpose: no arithmetic under any convention
-  (``VIEW_OPS``, its subset, also moves no bytes: identities, reshapes, constants);
-* **unsupported** — anything else, reported as data by the counter, never a silent 0.
+* **counted** — a formula ``fn(view: OpView) -> Cost``;
+* **zero** — no arithmetic under any convention, but it reads and writes data (a copy, a
+  gather, a cast, random numbers); **view** — neither arithmetic nor bytes moved
+  (constants, identities, reshapes, control flow, variables);
+* **unsupported** — not in the table: reported as data by the counter, never a silent 0.
 
-A formula touches no TensorFlow object, file or logger: tests call it with tuples.
-It returns the primitive counts — multiply-accumulates apart from other arithmetic —
-plus what tf.profiler reports for the node (quirks included, see ../shared/TFPROF.md);
-``tfflops.analysis.conventions`` turns them into one number.
+A shape function ``fn(ctx: ShapeCtx) -> list[TensorInfo]`` sees the node's attributes and
+its inputs' TensorInfo (shape, dtype and, for small tensors, the value). A formula sees an
+OpView (shapes and attributes as plain values). Neither touches a TensorFlow object, file
+or logger: tests call them with tuples. A formula returns the primitive counts —
+multiply-accumulates apart from other arithmetic — plus what tf.profiler reports for the
+node (quirks included, see ../shared/TFPROF.md); ``tfflops.analysis.conventions`` turns
+them into one number.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-Shape = tuple[int | None, ...] | None
+import numpy as np
+
+from tfflops.graph import proto
+from tfflops.graph.tensors import DT, Shape, attr_value, shape_text
 
 
 class UnknownShape(Exception):
-    """A formula needs a shape the inference could not determine."""
+    """A shape function or formula needs something the inference could not determine."""
 
 
 class OpView(NamedTuple):
@@ -32,7 +42,8 @@ class OpView(NamedTuple):
 
     ``num_raw_inputs`` is ``len(node.input)``, control inputs included: tf.profiler's
     AddN formula reads that. ``bodies`` are the Costs of the functions a call node runs
-    (If, While, PartitionedCall, ...: see ``tfflops.graph.library``).
+    (If, While, PartitionedCall, ...). ``values`` holds the inputs' values known statically
+    (small integer tensors: an axis, a size), as flat tuples of ints, else None.
     """
 
     op: str
@@ -42,6 +53,14 @@ class OpView(NamedTuple):
     num_raw_inputs: int | None = None
     name: str = ""
     bodies: tuple[Cost, ...] = ()
+    values: tuple[tuple[int, ...] | None, ...] = ()
+
+    def value(self, i: int) -> tuple[int, ...]:
+        """Input ``i``'s value, flat; UnknownShape when it is not known statically."""
+        value = self.values[i] if i < len(self.values) else None
+        if value is None:
+            raise UnknownShape(f"value of input {i} is not known statically")
+        return value
 
     def in_shape(self, i: int = 0) -> tuple[int, ...]:
         return _known(self.inputs[i] if i < len(self.inputs) else None, f"input {i}")
@@ -71,6 +90,124 @@ def _known(shape: Shape, what: str) -> tuple[int, ...]:
     return shape  # type: ignore[return-value]
 
 
+# ---------------------------------------------------------------- what shape functions see
+
+# Values are kept for tensors up to this many elements: enough for any shape vector,
+# small enough that no weight is ever decoded. A shape function checks the size of a value
+# before it computes it (never materialize, then drop).
+MAX_VALUE_ELEMENTS = 1024
+
+
+def bounded(count: int) -> bool:
+    """Whether a value of ``count`` elements may be computed."""
+    return 0 <= count <= MAX_VALUE_ELEMENTS
+
+
+@dataclass(slots=True)
+class TensorInfo:
+    """What is known of one tensor before running the graph. Never modified once made: an
+    op whose output is its input's shape and dtype shares the input's TensorInfo."""
+
+    shape: Shape
+    dtype: int
+    value: np.ndarray | None = None
+
+
+def info(shape: Shape, dtype: int, value: np.ndarray | None = None) -> TensorInfo:
+    """A TensorInfo; a value over MAX_VALUE_ELEMENTS is dropped, a kept one fixes the shape."""
+    if value is not None:
+        value = np.asarray(value)
+        if value.size > MAX_VALUE_ELEMENTS:
+            value = None
+        else:
+            shape = tuple(value.shape)
+    elif type(shape) is tuple:
+        return TensorInfo(shape, dtype)
+    return TensorInfo(None if shape is None else tuple(shape), dtype, value)
+
+
+class ShapeCtx:
+    """What a shape function sees: the node, its data inputs' TensorInfo, its attrs."""
+
+    __slots__ = ("ins", "node", "op")
+
+    def __init__(self, node: proto.NodeDef, op: str, ins: list[TensorInfo | None]):
+        self.node = node
+        self.op = op
+        self.ins = ins
+
+    def attr(self, key: str, default=None):
+        value = self.node.attr.get(key)
+        return default if value is None else attr_value(value)
+
+    def has_attr(self, key: str) -> bool:
+        return key in self.node.attr
+
+    def shape(self, i: int) -> Shape:
+        info = self.ins[i] if i < len(self.ins) else None
+        return None if info is None else info.shape
+
+    def known_shape(self, i: int) -> tuple[int, ...]:
+        shape = self.shape(i)
+        if shape is None or None in shape:
+            raise UnknownShape(f"shape of input {i} is {shape_text(shape)}")
+        return shape
+
+    def rank_known(self, i: int) -> tuple[int | None, ...]:
+        """Input ``i``'s shape, whose rank must be known."""
+        shape = self.shape(i)
+        if shape is None:
+            raise UnknownShape(f"rank of input {i} is unknown")
+        return shape
+
+    def dtype(self, i: int = 0) -> int:
+        info = self.ins[i] if i < len(self.ins) else None
+        return DT["DT_INVALID"] if info is None else info.dtype
+
+    def value(self, i: int) -> np.ndarray:
+        info = self.ins[i] if i < len(self.ins) else None
+        if info is None or info.value is None:
+            raise UnknownShape(f"value of input {i} is not known statically")
+        return info.value
+
+    def ints(self, i: int) -> list[int]:
+        """Input ``i``'s value as a flat list of ints (a shape, axes, paddings)."""
+        return [int(v) for v in np.asarray(self.value(i)).reshape(-1)]
+
+    def maybe_value(self, i: int) -> np.ndarray | None:
+        info = self.ins[i] if i < len(self.ins) else None
+        return None if info is None else info.value
+
+    def out_dtype(self, *keys: str) -> int:
+        for key in keys:
+            value = self.attr(key)
+            if value is not None:
+                return value
+        return self.dtype(0)
+
+
+ShapeFn = Callable[[ShapeCtx], list[TensorInfo]]
+
+
+def same_as_input(c: ShapeCtx) -> list[TensorInfo]:
+    """One output: input 0's TensorInfo, shared."""
+    info = c.ins[0] if c.ins else None
+    if info is None:
+        raise UnknownShape("input 0 is unknown")
+    return [info]
+
+
+def no_outputs(c: ShapeCtx) -> list[TensorInfo]:
+    return []
+
+
+def output_count(num) -> int:
+    """An op's declared number of outputs, refused when a malformed graph makes it absurd."""
+    if not isinstance(num, int) or not 0 < num <= 1 << 16:
+        raise UnknownShape(f"implausible number of outputs: {num!r}")
+    return num
+
+
 class Cost(NamedTuple):
     """Primitive counts of one node, and tf.profiler's figure for it.
 
@@ -90,140 +227,63 @@ class Cost(NamedTuple):
 
 
 Formula = Callable[[OpView], Cost]
+
+# Cost decisions other than a formula.
+ZERO = "zero"  # no arithmetic; reads and writes data
+VIEW = "view"  # no arithmetic, no bytes moved
+# Shape "function" of ops whose outputs the shape walker itself computes (graph inputs, whose
+# shapes the user may pin; function calls, whose bodies it analyses).
+WALKER = "walker"
+_UNSET = object()
+
+
+@dataclass(frozen=True, slots=True)
+class OpSpec:
+    """An op's two decisions: its shape function (or WALKER) and its cost (a formula, ZERO
+    or VIEW)."""
+
+    shape: ShapeFn | str
+    cost: Formula | str
+
+
+OPS: dict[str, OpSpec] = {}
+# Views of OPS, kept by ``register``: the formulas, the zero-cost ops, the view ops.
 REGISTRY: dict[str, Formula] = {}
+ZERO_COST: set[str] = set()
+VIEW_OPS: set[str] = set()
 
 
-def register(*ops: str) -> Callable[[Formula], Formula]:
-    """Register a formula under TensorFlow op names; a name registered twice is an error."""
+def register(*ops: str, shape=_UNSET, cost=_UNSET):
+    """Put ``ops`` in the table with their shape function and cost.
 
-    def wrap(fn: Formula) -> Formula:
+    ``register(*ops, shape=fn, cost=ZERO)`` registers at once; without ``cost`` it returns
+    a decorator for the formula. A name already in the table, or a missing decision, is a
+    ValueError.
+    """
+
+    def add(cost_decision):
         for op in ops:
-            if op in REGISTRY or op in ZERO_COST:
+            if op in OPS:
                 raise ValueError(f"op {op} is already in the op table")
-            REGISTRY[op] = fn
-        return fn
+        if shape is _UNSET:
+            raise ValueError(f"ops {', '.join(ops)}: no shape function given")
+        if not (callable(cost_decision) or cost_decision in (ZERO, VIEW)):
+            raise ValueError(f"ops {', '.join(ops)}: cost must be a formula, ZERO or VIEW")
+        if not (callable(shape) or shape == WALKER):
+            raise ValueError(f"ops {', '.join(ops)}: shape must be a function or WALKER")
+        for op in ops:
+            OPS[op] = OpSpec(shape, cost_decision)
+            if callable(cost_decision):
+                REGISTRY[op] = cost_decision
+            else:
+                ZERO_COST.add(op)
+                if cost_decision == VIEW:
+                    VIEW_OPS.add(op)
+        return cost_decision
 
-    return wrap
-
-
-# Ops that read and write nothing worth counting: metadata, views, control, variables.
-VIEW_OPS = frozenset(
-    {
-        "Const",
-        "HostConst",
-        "Placeholder",
-        "PlaceholderV2",
-        "PlaceholderWithDefault",
-        "Identity",
-        "IdentityN",
-        "RefIdentity",
-        "Snapshot",
-        "StopGradient",
-        "PreventGradient",
-        "CheckNumerics",
-        "EnsureShape",
-        "Reshape",
-        "Squeeze",
-        "ExpandDims",
-        "Shape",
-        "ShapeN",
-        "Size",
-        "Rank",
-        "NoOp",
-        "ControlTrigger",
-        "VariableV2",
-        "Variable",
-        "VarHandleOp",
-        "TemporaryVariable",
-        "ReadVariableOp",
-        "VarIsInitializedOp",
-        "IsVariableInitialized",
-        "Assign",
-        "AssignVariableOp",
-        "DestroyResourceOp",
-        "Switch",
-        "RefSwitch",
-        "Merge",
-        "RefMerge",
-        "Enter",
-        "RefEnter",
-        "Exit",
-        "RefExit",
-        "NextIteration",
-        "RefNextIteration",
-        "LoopCond",
-        "Print",
-        "PrintV2",
-        "Assert",
-        "SaveV2",
-        "RestoreV2",
-        "Save",
-        "Restore",
-        "RestoreSlice",
-        "MergeV2Checkpoints",
-        "ShardedFilename",
-        "StringJoin",
-        "ScalarSummary",
-        "HistogramSummary",
-        "MergeSummary",
-        "ImageSummary",
-        "TensorSummary",
-        "TensorSummaryV2",
-    }
-)
-
-# No arithmetic under any convention, but data is read and written: movement ops,
-# random number generation, integer index bookkeeping.
-_MOVEMENT_OPS = frozenset(
-    {
-        "Pad",
-        "PadV2",
-        "MirrorPad",
-        "ConcatV2",
-        "Concat",
-        "Pack",
-        "Unpack",
-        "Split",
-        "SplitV",
-        "Slice",
-        "StridedSlice",
-        "Transpose",
-        "Tile",
-        "Fill",
-        "GatherV2",
-        "Gather",
-        "ResourceGather",
-        "GatherNd",
-        "OneHot",
-        "BroadcastTo",
-        "BroadcastArgs",
-        "BroadcastGradientArgs",
-        "ZerosLike",
-        "OnesLike",
-        "Range",
-        "Cast",
-        "Reverse",
-        "ReverseV2",
-        "DepthToSpace",
-        "SpaceToDepth",
-        "SpaceToBatchND",
-        "BatchToSpaceND",
-        "RandomStandardNormal",
-        "RandomUniform",
-        "RandomUniformInt",
-        "TruncatedNormal",
-        "RandomShuffle",
-        "StatelessRandomNormal",
-        "StatelessRandomUniform",
-        "StatelessTruncatedNormal",
-        "StatelessRandomNormalV2",
-        "StatelessRandomUniformV2",
-        "StatelessTruncatedNormalV2",
-        "Empty",
-        "Where",
-        "TopKV2",
-        "TopK",
-    }
-)
-
-ZERO_COST = VIEW_OPS | _MOVEMENT_OPS
+    if cost is not _UNSET:
+        add(cost)
+        return cost
+    if any(op in OPS for op in ops):  # refuse a duplicate before anything else
+        raise ValueError(f"op {next(op for op in ops if op in OPS)} is already in the op table")
+    return add

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from tfflops.analysis.ops.base import Cost, OpView, register
+from tfflops.analysis.ops.base import WALKER, Cost, OpView, register
 from tfflops.graph.families import CALL_OPS
 
 
-@register(*CALL_OPS)
+@register(*CALL_OPS, shape=WALKER)
 def function_call(v: OpView) -> Cost:
     """The called functions' nodes summed: If/Case every branch, While cond + body once.
 
