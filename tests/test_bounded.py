@@ -1,0 +1,149 @@
+"""Static analysis stays bounded on hostile graphs: no value is materialized before its
+size is checked, and function analysis cannot take exponential time."""
+
+import tracemalloc
+
+from builders import ints, placeholder
+
+import tfflops
+from tfflops.analysis.shapes import MAX_BODY_RUNS, infer_shapes
+from tfflops.graph import proto
+from tfflops.graph.index import Graph
+
+DT_INT32 = proto.DATA_TYPES["DT_INT32"]
+DT_FLOAT = proto.DATA_TYPES["DT_FLOAT"]
+# A hostile graph may make shape inference allocate at most this much.
+ALLOWED_BYTES = 64 << 20
+
+
+def _int_const(g, name, values, dims):
+    n = g.node.add(name=name, op="Const")
+    n.attr["dtype"].type = DT_INT32
+    t = n.attr["value"].tensor
+    t.dtype = DT_INT32
+    for d in dims:
+        t.tensor_shape.dim.add(size=d)
+    t.int_val.extend(values)
+    return name
+
+
+def _peak_bytes_of_inference(g) -> tuple[int, object]:
+    graph = Graph(g)
+    tracemalloc.start()
+    try:
+        result = infer_shapes(graph)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak, result
+
+
+def test_tile_with_a_zero_multiple_after_a_huge_one_allocates_nothing_big():
+    # np.tile repeats axis by axis: [1024] tiled by [10**9, 0] would build 10**12 elements
+    # before the zero multiple empties it.
+    g = proto.GraphDef()
+    _int_const(g, "v", list(range(1024)), [1, 1024])
+    ints(g, "multiples", [10**9, 0])
+    tile = g.node.add(name="tile", op="Tile", input=["v", "multiples"])
+    tile.attr["T"].type = DT_INT32
+    peak, result = _peak_bytes_of_inference(g)
+    assert peak < ALLOWED_BYTES
+    (out,) = result.tensors["tile"]
+    assert out.shape == (10**9, 0)  # 1·10**9 rows, 1024·0 columns
+    assert out.value is None
+
+
+def test_concat_and_pack_of_many_references_to_one_constant_allocate_nothing_big():
+    # 100,000 references to one 1024-element constant: 100,000 · 1024 elements if computed.
+    g = proto.GraphDef()
+    _int_const(g, "v", list(range(1024)), [1024])
+    refs = ["v"] * 100_000
+    ints(g, "axis", [0])
+    concat = g.node.add(name="concat", op="ConcatV2", input=[*refs, "axis"])
+    concat.attr["T"].type = DT_INT32
+    concat.attr["N"].i = len(refs)
+    pack = g.node.add(name="pack", op="Pack", input=refs)
+    pack.attr["T"].type = DT_INT32
+    peak, result = _peak_bytes_of_inference(g)
+    assert peak < ALLOWED_BYTES
+    assert result.tensors["concat"][0].shape == (102_400_000,)  # 100,000 · 1024
+    assert result.tensors["pack"][0].shape == (100_000, 1024)
+    assert result.tensors["concat"][0].value is None and result.tensors["pack"][0].value is None
+
+
+def test_a_broadcast_of_two_small_values_is_not_computed_when_the_result_is_big():
+    g = proto.GraphDef()
+    _int_const(g, "a", list(range(1000)), [1000, 1])
+    _int_const(g, "b", list(range(1000)), [1, 1000])
+    add = g.node.add(name="add", op="AddV2", input=["a", "b"])
+    add.attr["T"].type = DT_INT32
+    _, result = _peak_bytes_of_inference(g)
+    (out,) = result.tensors["add"]
+    assert out.shape == (1000, 1000) and out.value is None
+
+
+def test_a_negative_dimension_is_an_unknown_shape_not_a_negative_count(tmp_path):
+    g = proto.GraphDef()
+    placeholder(g, "x", (2, 3))
+    w = g.node.add(name="w", op="Const")
+    w.attr["dtype"].type = DT_FLOAT
+    t = w.attr["value"].tensor
+    t.dtype = DT_FLOAT
+    t.tensor_shape.dim.add(size=3)
+    t.tensor_shape.dim.add(size=-4)
+    mm = g.node.add(name="mm", op="MatMul", input=["x", "w"])
+    mm.attr["T"].type = DT_FLOAT
+    p = tfflops.profile(g, outputs=["mm"], tfprof=False)
+    assert p.totals["params"] == 0 and p.totals["flops"] == 0
+    assert all(r.params >= 0 and r.bytes >= 0 for r in p.rows)
+    assert "negative dimension" in p.shapes.unknown["w"]
+    assert any("unknown shapes not counted" in n for n in p.notes)
+
+
+def _chain_of_functions(depth: int) -> proto.GraphDef:
+    """f0(a) = f1(2a + 1) + f1(2a + 2), f1 likewise ...: every call passes a value no other
+    call passes, so analysing each call separately takes 2**depth body analyses."""
+    g = proto.GraphDef()
+    placeholder(g, "x", (), DT_INT32)
+    for level in range(depth):
+        f = g.library.function.add()
+        f.signature.name = f"f{level}"
+        f.signature.input_arg.add(name="a", type=DT_INT32)
+        f.signature.output_arg.add(name="out", type=DT_INT32)
+        if level == depth - 1:
+            f.ret["out"] = "a"
+            continue
+        for k in (0, 1, 2):
+            c = f.node_def.add(name=f"c{k}", op="Const")
+            c.attr["dtype"].type = DT_INT32
+            c.attr["value"].tensor.dtype = DT_INT32
+            c.attr["value"].tensor.int_val.append(k or 2)
+        double = f.node_def.add(name="double", op="Mul", input=["a", "c0:output:0"])
+        double.attr["T"].type = DT_INT32
+        for k in (1, 2):
+            add = f.node_def.add(name=f"add{k}", op="AddV2", input=["double:z:0", f"c{k}:output:0"])
+            add.attr["T"].type = DT_INT32
+            call = f.node_def.add(name=f"call{k}", op=f"f{level + 1}", input=[f"add{k}:z:0"])
+            call.attr["T"].type = DT_INT32
+        total = f.node_def.add(name="sum", op="AddV2", input=["call1:out:0", "call2:out:0"])
+        total.attr["T"].type = DT_INT32
+        f.ret["out"] = "sum:z:0"
+    call = g.node.add(name="call", op="f0", input=["x"])
+    call.attr["T"].type = DT_INT32
+    return g
+
+
+def test_function_analysis_stays_bounded_and_says_so():
+    # x has a value only when pinned; a value makes every call's arguments distinct.
+    g = _chain_of_functions(30)
+    x = g.node[0]
+    x.op = "Const"
+    x.ClearField("attr")
+    x.attr["dtype"].type = DT_INT32
+    x.attr["value"].tensor.dtype = DT_INT32
+    x.attr["value"].tensor.int_val.append(0)
+    p = tfflops.profile(g, outputs=["call"], tfprof=False)
+    (row,) = [r for r in p.rows if r.name == "call"]
+    said = f"budget of {MAX_BODY_RUNS:,} function bodies"
+    assert said in str(row.problem) + str(row.note)  # the budget cut part of the chain off
+    assert any("unknown shapes not counted" in n for n in p.notes)
