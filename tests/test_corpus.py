@@ -59,11 +59,15 @@ def test_profiler_test_graph_conv_figures():
     assert sorted(r["flops"] for r in p.node_records() if r["op"] == "Conv2D") == [4608, 5832]
 
 
-def test_quantized_ops_are_reported_unsupported():
+def test_quantized_ops_count_their_integer_macs():
     p = tfflops.profile(
         CORPUS / "graphs" / "uTensor__utensor_cgen" / "tests__conv__test_quant_conv.pb",
+        convention="macs",
         tfprof=False,
     )
-    assert p.unsupported_ops["QuantizedConv2D"] == 1
-    statuses = {r["op"]: r["status"] for r in p.node_records()}
-    assert statuses["QuantizedConv2D"] == "unsupported"
+    assert p.unsupported_ops == {}
+    (conv,) = [r for r in p.node_records() if r["op"] == "QuantizedConv2D"]
+    # x quint8 [3,5,5,3] * w [3,3,3,2], VALID: out [3,2,2,2] = 24 · 3·3·3 = 648 MACs
+    assert conv["flops"] == 648 and conv["dtype"] == "qint32"
+    # quint8 weights are parameters too: w 3·3·3·2 = 54, the constant input x 3·5·5·3 = 225
+    assert p.totals["params"] == 279

@@ -356,3 +356,90 @@ def test_fused_resize_and_pad_conv_shape():
 
     # resized 8x8, padded to 10x10, VALID 3x3 → 8x8x4
     assert _shapes_of(build).tensors["conv"][0].shape == (1, 8, 8, 4)
+
+
+QUANTIZED = [
+    (
+        "QuantizedConv2D 3x3x8 → 16, 6x6 out",
+        OpView("QuantizedConv2D", ((1, 8, 8, 8), (3, 3, 8, 16)), ((1, 6, 6, 16), (), ())),
+        0,
+        41472,  # N(out) 576 · 3·3·8 integer MACs
+        82368,  # 2·41472 − 576
+        82944,
+    ),
+    (
+        "QuantizedMatMul 4x8 @ 8x16",
+        OpView("QuantizedMatMul", ((4, 8), (8, 16)), ((4, 16), (), ())),
+        0,
+        512,  # 8 · 64
+        960,  # 2·512 − 64
+        1024,
+    ),
+    (
+        "QuantizedMaxPool 2x2",
+        OpView(
+            "QuantizedMaxPool",
+            ((1, 4, 4, 2), (), ()),
+            ((1, 2, 2, 2), (), ()),
+            {"ksize": [1, 2, 2, 1]},
+        ),
+        0,
+        0,
+        0,
+        32,  # 4 · 8
+    ),
+    (
+        "QuantizeV2",
+        OpView("QuantizeV2", ((2, 5), (), ()), ((2, 5), (), ())),
+        0,
+        0,
+        20,  # 2 · 10
+        50,  # + 3 · 10
+    ),
+    (
+        "Dequantize",
+        OpView("Dequantize", ((2, 5), (), ()), ((2, 5),)),
+        0,
+        0,
+        20,  # 2 · 10
+        20,
+    ),
+    (
+        "RequantizationRange",
+        OpView("RequantizationRange", ((3, 4), (), ()), ((), ())),
+        0,
+        0,
+        0,
+        24,  # min and max: 2 · 12
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("view", "tfprof", "macs", "exact", "full"),
+    [case[1:] for case in QUANTIZED],
+    ids=[case[0] for case in QUANTIZED],
+)
+def test_quantized_formula(view, tfprof, macs, exact, full):
+    assert _costs(view) == {"tfprof": tfprof, "macs": macs, "exact": exact, "full": full}
+
+
+def test_a_quantized_graph_counts_its_integer_macs_with_the_dtype_shown():
+    def build(g):
+        placeholder(g, "x", (4, 8), proto.DATA_TYPES["DT_QUINT8"])
+        placeholder(g, "w", (8, 16), proto.DATA_TYPES["DT_QUINT8"])
+        for name in ("x_min", "x_max", "w_min", "w_max"):
+            placeholder(g, name, ())
+        mm = g.node.add(name="mm", op="QuantizedMatMul")
+        mm.input.extend(["x", "w", "x_min", "x_max", "w_min", "w_max"])
+        mm.attr["Toutput"].type = proto.DATA_TYPES["DT_QINT32"]
+
+    g = proto.GraphDef()
+    build(g)
+    import tfflops
+
+    p = tfflops.profile(g, outputs=["mm"], convention="macs", tfprof=False)
+    (node,) = [n for n in p.to_dict()["nodes"] if n["name"] == "mm"]
+    assert node["flops"] == 512  # 8 · (4·16) integer MACs
+    assert node["dtype"] == "qint32"
+    assert node["output_shapes"] == [[4, 16], [], []]

@@ -106,6 +106,7 @@ def test_nodes_dataframe_and_json_agree(samples):
         "params",
         "bytes",
         "output_shapes",
+        "dtype",
         "status",
         "note",
     ]

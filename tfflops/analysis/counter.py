@@ -32,7 +32,7 @@ from tfflops.analysis.shapes import BodyRun, CallShapes, ShapeResult, is_known
 from tfflops.graph.families import PLACEHOLDER_OPS, VARIABLE_OPS
 from tfflops.graph.index import Graph
 from tfflops.graph.phases import INFERENCE
-from tfflops.graph.tensors import DTYPE_SIZE, FLOAT_DTYPES, NodeAttrs, base_dtype
+from tfflops.graph.tensors import DTYPE_SIZE, WEIGHT_DTYPES, NodeAttrs, base_dtype
 
 _CONTRACTIONS = frozenset(
     {
@@ -166,8 +166,8 @@ def _is_parameter(node, op: str, info: TensorInfo | None) -> bool:
         return False
     if op in VARIABLE_OPS:
         dtype = node.attr["dtype"].type if "dtype" in node.attr else 0
-        return base_dtype(dtype) in FLOAT_DTYPES
-    return op == "Const" and base_dtype(info.dtype) in FLOAT_DTYPES
+        return base_dtype(dtype) in WEIGHT_DTYPES
+    return op == "Const" and base_dtype(info.dtype) in WEIGHT_DTYPES
 
 
 def _attribute_params(graph: Graph, shapes: ShapeResult, rows: list[NodeCount]) -> None:

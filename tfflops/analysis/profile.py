@@ -12,6 +12,7 @@ from tfflops.analysis.crosscheck import MISMATCH, Verdict
 from tfflops.analysis.ops import lookup
 from tfflops.analysis.shapes import ShapeResult
 from tfflops.graph.phases import INFERENCE, INIT
+from tfflops.graph.tensors import dtype_name
 
 NODE_COLUMNS = (
     "name",
@@ -22,6 +23,7 @@ NODE_COLUMNS = (
     "params",
     "bytes",
     "output_shapes",
+    "dtype",
     "status",
     "note",
 )
@@ -73,6 +75,7 @@ class Profile:
                 "params": r.params,
                 "bytes": r.bytes,
                 "output_shapes": r.output_shapes,
+                "dtype": _dtype(r),
                 "status": v.status,
                 "note": v.note,
             }
@@ -109,6 +112,7 @@ class Profile:
             "params": 0,
             "bytes": row.bytes,
             "output_shapes": row.output_shapes,
+            "dtype": _dtype(row),
             "status": "unsupported" if row.cost is None else "explained",
             "note": row.problem or f"in function {row.function}",
             "function": row.function,
@@ -194,3 +198,9 @@ def _leaves(rows) -> list[NodeCount]:
         else:
             out.append(row)
     return out
+
+
+def _dtype(row: NodeCount) -> str | None:
+    """The dtype of a node's first output (``float``, ``qint32``, ...), None if unknown."""
+    dtype = row.outputs[0].dtype if row.outputs else 0
+    return dtype_name(dtype) if dtype else None

@@ -59,6 +59,13 @@ FLOAT_DTYPES = frozenset(
     )
 )
 
+QUANTIZED_DTYPES = frozenset(
+    DT[n] for n in ("DT_QINT8", "DT_QUINT8", "DT_QINT16", "DT_QUINT16", "DT_QINT32")
+)
+# The dtypes of weights: a constant or variable of one of these with a dimension is a
+# parameter, and its values are never needed to count.
+WEIGHT_DTYPES = FLOAT_DTYPES | QUANTIZED_DTYPES
+
 # dtype -> (numpy dtype of tensor_content, TensorProto field of the typed values)
 _NUMPY = {
     DT["DT_FLOAT"]: (np.float32, "float_val"),

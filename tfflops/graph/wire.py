@@ -9,7 +9,7 @@ are skipped, never read (with a memory-mapped file they are not even paged in).
 
 from __future__ import annotations
 
-from tfflops.graph.tensors import FLOAT_DTYPES, base_dtype
+from tfflops.graph.tensors import WEIGHT_DTYPES, base_dtype
 
 # Field numbers down to a constant's tensor: GraphDef.node = 1, NodeDef.attr = 5,
 # attr map entry value = 2, AttrValue.tensor = 8; then TensorProto.dtype = 1 and
@@ -84,7 +84,7 @@ def _strip(buf, start: int, end: int, depth: int, min_bytes: int) -> list | None
                 and wire_type == 2
                 and value_end - value_start >= min_bytes
                 and dtype is not None
-                and base_dtype(dtype) in FLOAT_DTYPES
+                and base_dtype(dtype) in WEIGHT_DTYPES
             ):
                 pieces.append(buf[copied:field_start])
                 copied = value_end

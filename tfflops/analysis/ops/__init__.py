@@ -10,6 +10,7 @@ contraction  MatMul, BatchMatMul, convolutions and their gradients, Einsum, fuse
 pooling      max/average pooling, 2-D and 3-D, fractional, and gradients
 reduce       reductions, scans, softmax, batch norm, LRN, losses
 image        resizing
+quantized    eight-bit kernels: integer multiply-accumulates, (de)quantization
 array        shapes and data movement: reshape, slice, gather, concat, pad, tile, fill
 calls        function calls and functional control flow (shapes by the walker)
 """
@@ -23,6 +24,7 @@ from tfflops.analysis.ops import (  # noqa: F401  (each module registers its ops
     elementwise,
     image,
     pooling,
+    quantized,
     reduce,
     views,
 )
