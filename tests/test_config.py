@@ -178,3 +178,15 @@ def test_a_named_file_without_the_table_is_refused(repo, capsys):
     (repo / "other.toml").write_text("[tool.ruff]\nline-length = 100\n")
     code, out, err = run(capsys, "profile", CONV_BIAS, "--config", repo / "other.toml")
     one_line_error(code, out, err, "other.toml: has no [tool.tfflops] table")
+
+
+def test_a_settings_file_that_never_ends_is_refused(repo, capsys):
+    import os
+
+    os.mkfifo(repo / "fifo.toml")  # reading it would block
+    code, out, err = run(capsys, "profile", CONV_BIAS, "--config", repo / "fifo.toml")
+    one_line_error(code, out, err, "fifo.toml: not a regular file")
+    huge = repo / "huge.toml"
+    huge.write_text("[tool.tfflops]\n" + "# padding\n" * 500_000)  # 5,000,015 bytes
+    code, out, err = run(capsys, "profile", CONV_BIAS, "--config", huge)
+    one_line_error(code, out, err, "huge.toml: over 4194304 bytes")

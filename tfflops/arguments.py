@@ -165,6 +165,7 @@ def budget_option(figure: str):
 # ---------------------------------------------------------------- project defaults
 
 CONFIG_FILE = "pyproject.toml"
+CONFIG_LIMIT = 4 << 20  # bytes; a pyproject.toml is a few kilobytes
 
 
 def apply_config(parser: argparse.ArgumentParser, argv: list[str]) -> Path | None:
@@ -262,9 +263,16 @@ def read_config(path: Path) -> dict:
 
 
 def _read(path: Path) -> dict:
+    """A settings file, read only if it is a regular file (a FIFO would block, a device
+    never end) of at most CONFIG_LIMIT bytes."""
     try:
+        if path.exists() and not path.is_file():
+            raise TfflopsError(f"{path}: not a regular file")
         with open(path, "rb") as f:
-            doc = tomllib.load(f)
+            data = f.read(CONFIG_LIMIT + 1)
+        if len(data) > CONFIG_LIMIT:
+            raise TfflopsError(f"{path}: over {CONFIG_LIMIT} bytes, too big for a settings file")
+        doc = tomllib.loads(data.decode("utf-8"))
     except OSError as e:
         raise TfflopsError(f"{path}: cannot read: {e.strerror or e}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:

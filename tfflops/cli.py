@@ -40,11 +40,8 @@ EXTENSIONS = {
 
 # ---------------------------------------------------------------- the parser
 
-_MODEL_HELP = (
-    "a GraphDef (.pb, .pbtxt), SavedModel directory, .meta, .keras or .h5 file; "
-    "- reads a GraphDef from stdin"
-)
-_SAVED_MODEL_HELP = "a GraphDef (.pb, .pbtxt), SavedModel directory, .meta, .keras or .h5 file"
+_FILE_HELP = "a GraphDef (.pb, .pbtxt), SavedModel directory, .meta, .keras or .h5 file"
+_MODEL_HELP = f"{_FILE_HELP}; - reads a GraphDef from stdin"
 
 
 def _parents() -> dict[str, argparse.ArgumentParser]:
@@ -173,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common, saved_model],
         help="what a model holds: inputs, outputs, variables, ops",
     )
-    i.add_argument("model", help=_SAVED_MODEL_HELP)
+    i.add_argument("model", help=_FILE_HELP)
     i.add_argument("--format", default="table", choices=("table", "json"), help="table or json")
     i.set_defaults(run=_inspect)
 
