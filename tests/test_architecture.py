@@ -26,9 +26,10 @@ LAYERS = {
     "tf": 4,
     "pipelines": 5,
     "reports": 6,
-    "cli": 7,
-    "__init__": 8,
-    "__main__": 9,
+    "arguments": 7,
+    "cli": 8,
+    "__init__": 9,
+    "__main__": 10,
 }
 TENSORFLOW = ("tensorflow", "keras", "tf_keras")
 MAX_LINES = 650

@@ -108,8 +108,8 @@ def test_parse_number(text, expected):
 )
 def test_parse_number_rejects(text, words):
     with pytest.raises(TfflopsError) as e:
-        parse_number(text, "--max-flops")
-    for word in ["--max-flops", repr(text), *words]:
+        parse_number(text, "max_flops")
+    for word in ["`max_flops`", repr(text), *words]:
         assert word in str(e.value)
 
 
@@ -296,6 +296,31 @@ def test_model_not_in_baseline_fails(capsys, tmp_path):
     assert "depthwise_separable.pb: not in" in flat(out) and "--update-baseline" in flat(out)
 
 
+def test_nothing_to_check_is_a_usage_error(capsys):
+    # No budget, baseline or finding to fail on: passing would say nothing.
+    code, out, err = check(capsys, CONV_BIAS, "--no-tfprof")
+    words = ["nothing to check", "--max-flops/--max-macs/--max-params/--max-bytes"]
+    assert_one_line_error(code, out, err, *words, "--baseline", "--fail-on")
+
+
+def test_a_baseline_entry_without_a_model_is_reported(capsys, tmp_path):
+    baseline = tmp_path / "baseline.json"
+    argv = ["--no-tfprof", "--baseline", baseline]
+    assert check(capsys, CONV_BIAS, DEPTHWISE, *argv, "--update-baseline")[0] == 0
+    summary = tmp_path / "summary.md"
+    code, out, _ = check(capsys, CONV_BIAS, *argv, "--summary", summary)
+    assert code == 0  # a remark, not a failure
+    remark = (
+        "1 baseline entry without a model in this run: depthwise_separable.pb (removed or "
+        f"renamed? delete it from {baseline})"
+    )
+    assert f"·{remark}".replace(" ", "") in "".join(out.split())  # however it is wrapped
+    assert out.splitlines()[-1] == "1 model passed"
+    assert f"#### Baseline entries without a model\n\n- {remark}\n" in summary.read_text()
+    code, out, _ = check(capsys, CONV_BIAS, DEPTHWISE, *argv)
+    assert code == 0 and "without a model" not in out
+
+
 def test_update_keeps_the_other_models(capsys, tmp_path):
     baseline = _baseline(tmp_path, capsys)
     code, _, _ = check(
@@ -363,7 +388,8 @@ def _custom_op_graph(path: Path) -> Path:
 )
 def test_fail_on_findings(capsys, tmp_path, fail_on, code, words):
     model = _custom_op_graph(tmp_path / "custom.pb")
-    got, out, err = check(capsys, model, "--no-tfprof", "--fail-on", fail_on)
+    budget = ["--max-params", "1G"]  # something to check when fail_on is empty
+    got, out, err = check(capsys, model, "--no-tfprof", "--fail-on", fail_on, *budget)
     assert got == code, out + err
     for word in words:
         assert word in flat(out)
@@ -534,7 +560,8 @@ def test_a_directory_of_ten_models_with_two_jobs(capsys, tmp_path):
     paths = _ten_models(tmp_path)
     junit = tmp_path / "out" / "junit.xml"
     junit.parent.mkdir()
-    code, out, err = check(capsys, tmp_path, "--no-tfprof", "--jobs", "2", "--junit", junit)
+    args = [tmp_path, "--no-tfprof", "--jobs", "2", "--junit", junit, "--max-params", "1G"]
+    code, out, err = check(capsys, *args)
     assert code == 0, out + err
     results = [line for line in out.splitlines() if line.startswith(("PASS", "FAIL"))]
     assert [line.split()[1] for line in results] == [str(p) for p in paths]  # input order
@@ -556,7 +583,7 @@ def test_jobs_give_the_same_results_in_the_same_order(tmp_path):
 
 def test_a_glob_of_models(capsys, tmp_path):
     _ten_models(tmp_path)
-    code, out, _ = check(capsys, tmp_path / "model_0[1-3].pb", "--no-tfprof")
+    code, out, _ = check(capsys, tmp_path / "model_0[1-3].pb", "--no-tfprof", "--max-flops", "1G")
     assert code == 0
     assert out.splitlines()[-1] == "3 models passed"
 
@@ -572,7 +599,7 @@ def test_an_unreadable_model_stops_the_run(capsys, tmp_path, jobs):
     _ten_models(tmp_path)
     bad = tmp_path / "model_05.pb"
     bad.write_bytes(random.Random(5).randbytes(2048))
-    code, out, err = check(capsys, tmp_path, "--no-tfprof", "--jobs", jobs)
+    code, out, err = check(capsys, tmp_path, "--no-tfprof", "--jobs", jobs, "--max-flops", "1G")
     assert_one_line_error(code, out, err, str(bad))
 
 
@@ -611,7 +638,7 @@ def test_a_glob_matching_nothing(capsys, tmp_path):
 def test_progress_only_on_a_terminal(capsys, monkeypatch, tmp_path):
     _ten_models(tmp_path)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    code, _, err = check(capsys, tmp_path / "model_0[0-1].pb", "--no-tfprof")
+    code, _, err = check(capsys, tmp_path / "model_0[0-1].pb", "--no-tfprof", "--max-flops", "1G")
     assert code == 0
     assert "[1/2]" in err and "[2/2]" in err
 

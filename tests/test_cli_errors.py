@@ -269,7 +269,7 @@ def test_an_input_shape_as_a_numpy_array():
 def test_a_bad_shape_through_the_api_is_a_tfflops_error(shape, words):
     import tfflops
 
-    with pytest.raises(tfflops.TfflopsError, match=re.escape(f"--input-shape x: {words}")):
+    with pytest.raises(tfflops.TfflopsError, match=re.escape(f"`input_shapes` x: {words}")):
         tfflops.profile(CONV_BIAS, input_shapes={"x": shape})
 
 

@@ -523,7 +523,7 @@ def test_checkpoint_without_the_variable(tmp_path):
 
 
 def test_not_a_checkpoint(tmp_path):
-    with pytest.raises(tfflops.TfflopsError, match=r"--checkpoint .*nothing: not a readable"):
+    with pytest.raises(tfflops.TfflopsError, match=r"`checkpoint` .*nothing: not a readable"):
         tfflops.freeze(SAMPLES / "seed_refvars.pb", ["output"], checkpoint=tmp_path / "nothing")
 
 
@@ -667,7 +667,7 @@ def test_corpus_freezes_and_computes_the_same(model, outputs, feeds, expected):
         (
             TESTDATA + "saved_model_counter__00000123",
             "incr_counter_op/AssignAdd",
-            "--outputs incr_counter_op/AssignAdd: AssignAdd updates, saves or checks variables",
+            "`outputs` incr_counter_op/AssignAdd: AssignAdd updates, saves or checks variables",
         ),
     ],
 )

@@ -132,7 +132,7 @@ def test_cross_checked_run_keeps_stderr_clean(samples, tmp_path):
     import subprocess
     import sys
 
-    out = tmp_path / "report.json"
+    out = tmp_path / "report.txt"  # a table: .json would pick --format json
     proc = subprocess.run(
         [sys.executable, "-m", "tfflops", "profile", str(samples / "conv_bias.pb"), "-o", str(out)],
         capture_output=True,

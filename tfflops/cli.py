@@ -1,6 +1,9 @@
-"""The command line: argument parsing and wiring only; the work is in the library.
+"""The command line: the commands, their options, and wiring; the work is in the library.
 
-Every TfflopsError becomes one line on stderr and exit code 2, here and nowhere else.
+Every TfflopsError becomes one line on stderr and exit code 2, here and nowhere else; the
+arguments a library error names (`input_shapes`) are spelled as their flags (FLAGS).
+Project defaults come from ``[tool.tfflops]`` in pyproject.toml (``tfflops.arguments``);
+flags given on the command line override them.
 """
 
 from __future__ import annotations
@@ -10,147 +13,279 @@ import sys
 from pathlib import Path
 
 from tfflops.analysis.conventions import CONVENTIONS
+from tfflops.arguments import (
+    FLAGS,
+    Parser,
+    Repeatable,
+    apply_config,
+    budget_option,
+    fail_on_option,
+    outputs_option,
+    parse_shape,
+    parse_shapes,
+)
 from tfflops.errors import TfflopsError
 from tfflops.files import check_writable, write_atomic
+from tfflops.pipelines.check import FIGURES, FINDINGS
+
+# What an output file's extension says it holds (--format, when not given).
+EXTENSIONS = {
+    ".json": "json",
+    ".csv": "csv",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+}
+
+# ---------------------------------------------------------------- the parser
+
+_FILE_HELP = "a GraphDef (.pb, .pbtxt), SavedModel directory, .meta, .keras or .h5 file"
+_MODEL_HELP = f"{_FILE_HELP}; - reads a GraphDef from stdin"
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, with usage errors as one line (no usage block) and exit code 2."""
+def _parents() -> dict[str, argparse.ArgumentParser]:
+    """The option groups several commands share, each one parser to inherit from."""
+    common = Parser(add_help=False)
+    common.add_argument(
+        "-q", "--quiet", action="store_true", help="no notes or progress on stderr (errors stay)"
+    )
+    config = common.add_mutually_exclusive_group()
+    config.add_argument(
+        "--config",
+        metavar="FILE",
+        help="take defaults from FILE's [tool.tfflops] table (default: the nearest "
+        "pyproject.toml that has one, from here up to the repository root)",
+    )
+    config.add_argument("--no-config", action="store_true", help="ignore pyproject.toml")
 
-    def error(self, message: str) -> None:
-        raise TfflopsError(message)
-
-
-def parse_shape(text: str) -> tuple[str, list[int | None]]:
-    """``"x=1,224,224,3"`` → ("x", [1, 224, 224, 3]); ``?`` or ``-1`` is an unknown dim."""
-    name, sep, dims = text.partition("=")
-    if not sep or not name.strip():
-        raise TfflopsError(f"--input-shape {text!r}: expected NAME=D1,D2,... e.g. x=1,224,224,3")
-    shape: list[int | None] = []
-    for d in dims.split(",") if dims.strip() else []:
-        d = d.strip()
-        if d in ("?", "-1", "None"):
-            shape.append(None)
-        elif d.isdigit() and int(d) < _MAX_DIM:
-            shape.append(int(d))
-        elif d.isdigit():
-            raise TfflopsError(f"--input-shape {text!r}: {d} is over the int64 limit")
-        else:
-            raise TfflopsError(f"--input-shape {text!r}: {d!r} is not a dimension")
-    return name.strip(), shape
-
-
-_MAX_DIM = 2**63  # a TensorShapeProto dimension is an int64
-
-
-def parse_shapes(texts: list[str]) -> dict[str, list[int | None]]:
-    """Every ``--input-shape``; one input named twice is an error, not last-one-wins."""
-    from tfflops.graph.index import parse_tensor_name
-
-    shapes: dict[str, list[int | None]] = {}
-    for text in texts:
-        name, shape = parse_shape(text)
-        if parse_tensor_name(name).node in {parse_tensor_name(n).node for n in shapes}:
-            raise TfflopsError(f"--input-shape: {name} is given twice")
-        shapes[name] = shape
-    return shapes
-
-
-def outputs_option(text: str) -> str:
-    """``--outputs``: at least one name (an empty value is not "the default")."""
-    if not any(name.strip() for name in text.split(",")):
-        raise argparse.ArgumentTypeError("empty: name at least one output node")
-    return text
-
-
-_MODEL_HELP = "a GraphDef (.pb, .pbtxt), SavedModel directory, .meta, .keras or .h5 file"
-
-
-def _add_format_options(parser) -> None:
-    parser.add_argument(
+    saved_model = Parser(add_help=False)
+    saved_model.add_argument(
         "--signature",
         metavar="NAME",
         help="a SavedModel's signature (default: serving_default, else its only one)",
     )
-    parser.add_argument(
+    saved_model.add_argument(
         "--tag-set",
         metavar="TAGS",
         help="a SavedModel's MetaGraph by its tags, e.g. serve or serve,gpu "
         "(default: the one tagged serve, else the first)",
     )
 
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="tfflops",
-        description="FLOPs, MACs, params and bytes of TensorFlow models, cross-checked with "
-        "tf.profiler.",
-    )
-    from tfflops.version import __version__
-
-    parser.add_argument("--version", action="version", version=f"tfflops {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    p = sub.add_parser("profile", help="count FLOPs, params and bytes; cross-check tf.profiler")
-    p.add_argument("model", help=_MODEL_HELP)
-    p.add_argument(
+    graph = Parser(add_help=False)
+    graph.add_argument(
         "--outputs",
         type=outputs_option,
-        help="output node names, comma-separated (default: the signature's, else the sinks)",
+        metavar="A,B",
+        help="output node names, comma-separated (default: a SavedModel's signature's or a "
+        "Keras model's, else the graph's sinks)",
     )
-    _add_format_options(p)
-    p.add_argument(
+    graph.add_argument(
         "--input-shape",
-        action="append",
+        action=Repeatable,
+        type=parse_shape,
         default=[],
         metavar="NAME=D1,D2,...",
-        help="pin an input's shape (repeatable); an unknown batch otherwise defaults to 1",
+        help="an input's shape, by node name or signature input key (repeatable); an "
+        "unknown batch is otherwise 1, and a Keras file is traced at batch 1",
     )
-    p.add_argument("--convention", default="tfprof", choices=CONVENTIONS)
-    p.add_argument("--by", choices=("node", "op", "scope"), help="group rows by")
-    p.add_argument("--top", type=int, metavar="N", help="keep the N largest rows")
-    p.add_argument(
-        "--format", default="table", choices=("table", "json", "csv", "markdown", "html")
+
+    counting = Parser(add_help=False)
+    counting.add_argument(
+        "--convention",
+        default="tfprof",
+        choices=CONVENTIONS,
+        help=f"how FLOPs are counted: {', '.join(CONVENTIONS)} (default tfprof: as "
+        "tf.profiler counts; macs: multiply-accumulates)",
     )
-    p.add_argument("-o", "--output", metavar="FILE", help="write the report here (atomically)")
-    p.add_argument(
+    tfprof = counting.add_mutually_exclusive_group()
+    tfprof.add_argument(
         "--no-tfprof",
         action="store_true",
         help="analytic count only: skip tf.profiler, never import TensorFlow",
     )
+    tfprof.add_argument(
+        "--tfprof",
+        dest="no_tfprof",
+        action="store_false",
+        help="cross-check with tf.profiler (the default; overrides no-tfprof in pyproject.toml)",
+    )
+    return {"common": common, "saved_model": saved_model, "graph": graph, "counting": counting}
+
+
+def _add_report_options(parser, formats: tuple[str, ...], what: str) -> None:
+    parser.add_argument(
+        "--format",
+        choices=formats,
+        help=f"{', '.join(formats)} (default: as -o's extension says, else table)",
+    )
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", help=f"write {what} here (atomically), not to stdout"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="tfflops",
+        description="FLOPs, MACs, params and bytes of TensorFlow models, cross-checked with "
+        "tf.profiler.",
+        epilog="Exit codes: 0 ok, 1 a check failed, 2 bad usage or unreadable input. Project "
+        "defaults: [tool.tfflops] in pyproject.toml, keys spelled as the long flags "
+        '(convention = "macs", max-flops = "4.1G"). `tfflops COMMAND -h` for a command.',
+    )
+    from tfflops.version import __version__
+
+    parser.add_argument("--version", action="version", version=f"tfflops {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    parents = _parents()
+    common, saved_model = parents["common"], parents["saved_model"]
+    counted = [common, saved_model, parents["graph"], parents["counting"]]
+
+    p = sub.add_parser(
+        "profile", parents=counted, help="count FLOPs, params and bytes; cross-check tf.profiler"
+    )
+    p.add_argument("model", help=_MODEL_HELP)
+    p.add_argument(
+        "--by",
+        choices=("node", "op", "scope"),
+        help="one table, its rows grouped by node, op (type) or scope (default: op types "
+        "then nodes)",
+    )
+    p.add_argument(
+        "--top", type=int, metavar="N", help="keep the N largest rows (a table's default: 10)"
+    )
+    _add_report_options(p, ("table", "json", "csv", "markdown", "html"), "the report")
     p.add_argument(
         "--compare-freeze",
         action="store_true",
         help="compare the model with itself frozen to the outputs (in memory, runs nothing)",
     )
+    p.set_defaults(run=_profile)
 
-    _add_check_parser(sub)
-    _add_freeze_parsers(sub)
-    sub.add_parser("ops", help="list the supported ops and their formulas")
+    _add_check_parser(sub, counted)
+    _add_freeze_parsers(sub, parents)
 
-    i = sub.add_parser("inspect", help="what a model holds: inputs, outputs, variables, ops")
-    i.add_argument("model", help=_MODEL_HELP)
-    i.add_argument("--format", default="table", choices=("table", "json"))
-    _add_format_options(i)
+    i = sub.add_parser(
+        "inspect",
+        parents=[common, saved_model],
+        help="what a model holds: inputs, outputs, variables, ops",
+    )
+    i.add_argument("model", help=_FILE_HELP)
+    i.add_argument("--format", default="table", choices=("table", "json"), help="table or json")
+    i.set_defaults(run=_inspect)
+
+    o = sub.add_parser("ops", parents=[common], help="list the supported ops and their formulas")
+    o.set_defaults(run=_ops)
+    parser.commands = dict(sub.choices)
     return parser
 
 
+def _add_check_parser(sub, parents) -> None:
+    c = sub.add_parser(
+        "check",
+        parents=parents,
+        help="fail CI when a model is over a budget or grew past its baseline",
+        description="Exit codes: 0 every check passed, 1 a check failed, 2 usage or "
+        "unreadable input. Numbers accept decimal suffixes K, M, G, T (4.1G, 300M).",
+    )
+    c.add_argument(
+        "models",
+        nargs="*",
+        metavar="MODEL",
+        help="files, directories or globs (default: models in [tool.tfflops])",
+    )
+    for figure, what in (
+        ("flops", "FLOPs under --convention"),
+        ("macs", "multiply-accumulates"),
+        ("params", "parameters"),
+        ("bytes", "bytes moved"),
+    ):
+        c.add_argument(
+            f"--max-{figure}", type=budget_option(figure), metavar="N", help=f"budget for {what}"
+        )
+    c.add_argument("--baseline", metavar="FILE", help="JSON figures to compare with")
+    c.add_argument(
+        "--update-baseline", action="store_true", help="(re)write --baseline from this run"
+    )
+    c.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.0,
+        metavar="PCT",
+        help="growth allowed per figure over the baseline, in percent (default 0)",
+    )
+    c.add_argument(
+        "--fail-on",
+        type=fail_on_option,
+        default=[],
+        metavar="LIST",
+        help=f"fail on cross-check findings, comma-separated: {', '.join(FINDINGS)}",
+    )
+    c.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (default 1)")
+    c.add_argument("--summary", metavar="FILE", help="write a Markdown summary here")
+    c.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
+    c.set_defaults(run=_check)
+
+
+def _add_freeze_parsers(sub, parents) -> None:
+    common, saved_model, graph = parents["common"], parents["saved_model"], parents["graph"]
+    f = sub.add_parser(
+        "freeze",
+        parents=[common, saved_model, graph],
+        help="variables → constants, pruned to the outputs",
+    )
+    f.add_argument("model", help=_MODEL_HELP)
+    f.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT.pb",
+        help="the frozen graph (.pbtxt: text format)",
+    )
+    f.add_argument(
+        "--checkpoint",
+        metavar="PREFIX",
+        help="read the values from this checkpoint (default for a .meta: the prefix beside it)",
+    )
+    f.add_argument(
+        "--allow-unsafe-ops",
+        action="store_true",
+        help="run initializers or restore ops even if they hold ops outside the pure list",
+    )
+    f.add_argument(
+        "--lower-control-flow",
+        action="store_true",
+        help="inline function calls and lower v2 If/While to Switch/Merge, so they count",
+    )
+    f.set_defaults(run=_freeze)
+
+    c = sub.add_parser(
+        "compare",
+        parents=[common, saved_model, graph, parents["counting"]],
+        help="two models side by side, and why their counts differ",
+    )
+    c.add_argument("before", help=_MODEL_HELP)
+    c.add_argument("after", help=_MODEL_HELP)
+    c.add_argument("--top", type=int, metavar="N", help="keep the N most changed nodes")
+    _add_report_options(c, ("table", "json", "markdown"), "the comparison")
+    c.set_defaults(run=_compare)
+
+
+# ---------------------------------------------------------------- running
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = build_parser().parse_args(argv)
-        if args.command == "profile":
-            return _profile(args)
-        if args.command == "check":
-            return _check(args)
-        if args.command == "freeze":
-            return _freeze(args)
-        if args.command == "compare":
-            return _compare(args)
-        if args.command == "inspect":
-            return _inspect(args)
-        return _ops()
+        parser = build_parser()
+        apply_config(parser, argv)
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 0
+        return args.run(args)
     except TfflopsError as e:
-        print(f"tfflops: error: {e}", file=sys.stderr)
+        print(f"tfflops: error: {e.spelled(FLAGS)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -162,39 +297,84 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def _note(args, text: str) -> None:
+    if not args.quiet:
+        print(f"tfflops: note: {text}", file=sys.stderr)
+
+
+def _report_format(args, formats: tuple[str, ...]) -> str:
+    """``--format``, else the format ``-o``'s extension names, else table; an extension
+    that contradicts ``--format``, or names a format the command does not write, is refused."""
+    suffix = Path(args.output).suffix.lower() if args.output else ""
+    implied = EXTENSIONS.get(suffix)
+    if args.format is not None and implied not in (None, args.format):
+        raise TfflopsError(
+            f"-o {args.output}: a {suffix} file, but --format {args.format} (drop one of them)"
+        )
+    if args.format is None and implied is not None and implied not in formats:
+        raise TfflopsError(
+            f"-o {args.output}: {args.command} writes no {implied} (only {', '.join(formats)})"
+        )
+    return args.format or implied or "table"
+
+
+_STDIN = "<stdin>"
+
+
+def _model(path: str):
+    """The model a command reads: ``path``, or for ``-`` the GraphDef piped to stdin."""
+    if path != "-":
+        return path
+    from tfflops.graph.loader import PROTOBUF_LIMIT, parse_model
+
+    if sys.stdin is None or sys.stdin.isatty():
+        raise TfflopsError("-: stdin is a terminal; pipe a GraphDef in (tfflops profile - < m.pb)")
+    data = sys.stdin.buffer.read(PROTOBUF_LIMIT + 1)  # no more than protobuf could parse
+    if len(data) > PROTOBUF_LIMIT:
+        raise TfflopsError(f"{_STDIN}: over protobuf's 2 GiB message limit; cannot be parsed")
+    graph_def, kind = parse_model(data, _STDIN)
+    if not kind.startswith("GraphDef"):
+        raise TfflopsError(f"{_STDIN}: holds a {kind}; give its file or directory instead")
+    return graph_def
+
+
 def _profile(args) -> int:
     from tfflops.pipelines.profile import profile
     from tfflops.reports.profile import render
 
+    fmt = _report_format(args, ("table", "json", "csv", "markdown", "html"))
     if args.top is not None and args.top < 1:
         raise TfflopsError(f"--top {args.top}: must be at least 1")
     input_shapes = parse_shapes(args.input_shape)
-    if args.format in ("json", "html") and not args.compare_freeze:
+    if fmt in ("json", "html") and not args.compare_freeze:
         for option, value in (("--by", args.by), ("--top", args.top)):
             if value is not None:
                 raise TfflopsError(
-                    f"{option}: --format {args.format} always has every node (use table, "
-                    "csv or markdown)"
+                    f"{option}: --format {fmt} always has every node (use table, csv or markdown)"
                 )
     if args.output is not None:
         check_writable(args.output, [args.model])
     if args.compare_freeze:
         return _compare(args)
     result = profile(
-        args.model,
+        _model(args.model),
         outputs=args.outputs,
         input_shapes=input_shapes,
         convention=args.convention,
         tfprof=not args.no_tfprof,
         signature=args.signature,
         tag_set=args.tag_set,
+        name=_STDIN,
     )
-    text = render(result, args.format, args.by, args.top)
+    _write(args, render(result, fmt, args.by, args.top), [args.model])
+    return 0
+
+
+def _write(args, text: str, protect: list[str]) -> None:
     if args.output is not None:
-        write_atomic(args.output, text, protect=[args.model])
+        write_atomic(args.output, text, protect=protect)
     else:
         sys.stdout.write(text)
-    return 0
 
 
 def _inspect(args) -> int:
@@ -211,7 +391,7 @@ def _inspect(args) -> int:
     return 0
 
 
-def _ops() -> int:
+def _ops(args) -> int:
     from tfflops.analysis.ops import REGISTRY, ZERO_COST
 
     by_formula: dict = {}
@@ -224,90 +404,38 @@ def _ops() -> int:
     return 0
 
 
-def _add_check_parser(sub) -> None:
-    c = sub.add_parser(
-        "check",
-        help="fail CI when a model is over a budget or grew past its baseline",
-        description="Exit codes: 0 every check passed, 1 a check failed, 2 usage or "
-        "unreadable input. Numbers accept decimal suffixes K, M, G, T (4.1G, 300M).",
-    )
-    c.add_argument("models", nargs="+", metavar="MODEL", help="files, directories or globs")
-    for figure, what in (
-        ("flops", "FLOPs under --convention"),
-        ("macs", "multiply-accumulates"),
-        ("params", "parameters"),
-        ("bytes", "bytes moved"),
-    ):
-        c.add_argument(f"--max-{figure}", metavar="N", help=f"budget for {what}")
-    c.add_argument("--baseline", metavar="FILE", help="JSON figures to compare with")
-    c.add_argument(
-        "--update-baseline", action="store_true", help="(re)write --baseline from this run"
-    )
-    c.add_argument(
-        "--tolerance",
-        type=float,
-        default=0.0,
-        metavar="PCT",
-        help="growth allowed per figure over the baseline, in percent (default 0)",
-    )
-    c.add_argument(
-        "--fail-on",
-        default="",
-        metavar="LIST",
-        help="fail on cross-check findings: mismatch,unsupported,unknown-shape",
-    )
-    c.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes")
-    c.add_argument("--summary", metavar="FILE", help="write a Markdown summary here")
-    c.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
-    c.add_argument(
-        "--outputs",
-        type=outputs_option,
-        help="output node names, comma-separated (default: the signature's, else the sinks)",
-    )
-    c.add_argument(
-        "--input-shape", action="append", default=[], metavar="NAME=D1,D2,...", help="pin a shape"
-    )
-    c.add_argument("--convention", default="tfprof", choices=CONVENTIONS)
-    c.add_argument("--no-tfprof", action="store_true", help="analytic count only, no TensorFlow")
-    _add_format_options(c)
-
-
 def _check(args) -> int:
-    from tfflops.numbers import parse_number
-    from tfflops.pipelines.check import FIGURES, FINDINGS, expand_models, run_checks
+    from tfflops.pipelines.check import expand_models, run_checks
     from tfflops.reports.check import render_junit, render_markdown, render_text
 
     budgets = {
-        figure: parse_number(text, f"--max-{figure}")
-        for figure in FIGURES
-        if (text := getattr(args, f"max_{figure}")) is not None
+        figure: value for figure in FIGURES if (value := getattr(args, f"max_{figure}")) is not None
     }
-    fail_on = [f.strip() for f in args.fail_on.split(",") if f.strip()]
-    for finding in fail_on:
-        if finding not in FINDINGS:
-            raise TfflopsError(f"--fail-on {finding!r}: choose from {', '.join(FINDINGS)}")
     if args.tolerance and not args.baseline:
         raise TfflopsError("--tolerance needs --baseline FILE")
+    if not args.models:
+        raise TfflopsError("check: no models given (name them, or models in [tool.tfflops])")
     models = expand_models(args.models)
-    files = [("--baseline", args.baseline), ("--summary", args.summary), ("--junit", args.junit)]
-    files = [(option, path) for option, path in files if path]
-    for option, path in files:
-        if option != "--baseline":  # read first; --update-baseline checks it when writing
-            check_writable(path, models, option)
-    for k, (option, path) in enumerate(files):  # no two of them one file
+    files = [("baseline", args.baseline), ("summary", args.summary), ("junit", args.junit)]
+    files = [(argument, path) for argument, path in files if path]
+    for argument, path in files:
+        if argument != "baseline":  # read first; --update-baseline checks it when writing
+            check_writable(path, models, argument)
+    for k, (argument, path) in enumerate(files):  # no two of them one file
         for other, other_path in files[k + 1 :]:
             if Path(path).resolve() == Path(other_path).resolve():
-                raise TfflopsError(f"{option} and {other}: both name {other_path}")
+                raise TfflopsError(f"{FLAGS[argument]} and {FLAGS[other]}: both name {other_path}")
     protect = [*models, *([args.baseline] if args.baseline else [])]
+    show_progress = sys.stderr.isatty() and not args.quiet
     run = run_checks(
         models,
         budgets=budgets,
         baseline=args.baseline,
         tolerance=args.tolerance,
-        fail_on=fail_on,
+        fail_on=args.fail_on,
         update_baseline=args.update_baseline,
         jobs=args.jobs,
-        progress=_progress if sys.stderr.isatty() else None,
+        progress=_progress if show_progress else None,
         outputs=args.outputs,
         input_shapes=parse_shapes(args.input_shape),
         convention=args.convention,
@@ -316,9 +444,9 @@ def _check(args) -> int:
         tag_set=args.tag_set,
     )
     if args.summary:
-        write_atomic(args.summary, render_markdown(run), protect=protect, option="--summary")
+        write_atomic(args.summary, render_markdown(run), protect=protect, argument="summary")
     if args.junit:
-        write_atomic(args.junit, render_junit(run), protect=protect, option="--junit")
+        write_atomic(args.junit, render_junit(run), protect=protect, argument="junit")
     sys.stdout.write(render_text(run))
     if args.update_baseline:
         print(f"wrote {args.baseline}: {len(models)} model(s) updated")
@@ -332,64 +460,12 @@ def _progress(done: int, total: int, model: str) -> None:
     sys.stderr.flush()
 
 
-def _add_freeze_parsers(sub) -> None:
-    f = sub.add_parser("freeze", help="variables → constants, pruned to the outputs")
-    f.add_argument("model", help=_MODEL_HELP)
-    f.add_argument(
-        "--outputs",
-        type=outputs_option,
-        help="output node names, comma-separated (default: a SavedModel's or Keras model's)",
-    )
-    f.add_argument("-o", "--output", required=True, metavar="OUT.pb", help="the frozen graph")
-    f.add_argument(
-        "--checkpoint",
-        metavar="PREFIX",
-        help="read the values from this checkpoint (default for a .meta: the prefix beside it)",
-    )
-    _add_format_options(f)
-    f.add_argument(
-        "--input-shape",
-        action="append",
-        default=[],
-        metavar="NAME=D1,D2,...",
-        help="the shape a Keras model is traced at (default: batch 1)",
-    )
-    f.add_argument(
-        "--allow-unsafe-ops",
-        action="store_true",
-        help="run initializers or restore ops even if they hold ops outside the pure list",
-    )
-    f.add_argument(
-        "--lower-control-flow",
-        action="store_true",
-        help="inline function calls and lower v2 If/While to Switch/Merge, so they count",
-    )
-
-    c = sub.add_parser("compare", help="two graphs side by side, and why their counts differ")
-    c.add_argument("before", help=_MODEL_HELP)
-    c.add_argument("after", help=_MODEL_HELP)
-    c.add_argument(
-        "--outputs",
-        type=outputs_option,
-        help="output node names in both (default: each model's signature's, else its sinks)",
-    )
-    _add_format_options(c)
-    c.add_argument(
-        "--input-shape", action="append", default=[], metavar="NAME=D1,D2,...", help="pin a shape"
-    )
-    c.add_argument("--convention", default="tfprof", choices=CONVENTIONS)
-    c.add_argument("--top", type=int, metavar="N", help="keep the N most changed nodes")
-    c.add_argument("--format", default="table", choices=("table", "json", "markdown"))
-    c.add_argument("-o", "--output", metavar="FILE", help="write the report here (atomically)")
-    c.add_argument("--no-tfprof", action="store_true", help="analytic count only, no TensorFlow")
-
-
 def _freeze(args) -> int:
     from tfflops.pipelines.freeze import freeze_model, inputs_of, write_graph_def
 
     check_writable(args.output, inputs_of(args.model, args.checkpoint))
     frozen = freeze_model(
-        args.model,
+        _model(args.model),
         args.outputs,
         args.checkpoint,
         args.allow_unsafe_ops,
@@ -397,10 +473,11 @@ def _freeze(args) -> int:
         signature=args.signature,
         tag_set=args.tag_set,
         input_shapes=parse_shapes(args.input_shape),
+        name=_STDIN,
     )
     write_graph_def(args.output, frozen.graph_def, protect=inputs_of(args.model, args.checkpoint))
     for note in frozen.notes:
-        print(f"tfflops: note: {note}", file=sys.stderr)
+        _note(args, note)
     variables = len(frozen.variables)
     source = f" from {frozen.values_from}" if frozen.values_from else ""
     print(
@@ -412,8 +489,11 @@ def _freeze(args) -> int:
 
 def _compare(args) -> int:
     from tfflops.pipelines.compare import compare, compare_freeze
-    from tfflops.reports.compare import render_comparison
+    from tfflops.reports.compare import FORMATS, render_comparison
 
+    fmt = _report_format(args, FORMATS)
+    if fmt not in FORMATS:  # profile --compare-freeze --format csv
+        raise TfflopsError(f"--compare-freeze: --format {fmt} not available")
     if args.top is not None and args.top < 1:
         raise TfflopsError(f"--top {args.top}: must be at least 1")
     options = {
@@ -427,16 +507,16 @@ def _compare(args) -> int:
     if args.command == "compare" and args.output is not None:
         check_writable(args.output, [args.before, args.after])
     if args.command == "profile":
-        if args.format not in ("table", "json", "markdown"):
-            raise TfflopsError(f"--compare-freeze: --format {args.format} not available")
+        if args.model == "-":
+            raise TfflopsError("--compare-freeze: give the model's file, not stdin")
         result = compare_freeze(args.model, **options)
         protect = [args.model]
     else:
-        result = compare(args.before, args.after, **options)
+        if args.before == args.after == "-":
+            raise TfflopsError("compare: stdin holds one model; give the other as a file")
+        labels = tuple(_STDIN if m == "-" else m for m in (args.before, args.after))
+        before, after = _model(args.before), _model(args.after)
+        result = compare(before, after, **options, labels=labels)
         protect = [args.before, args.after]
-    text = render_comparison(result, args.format, args.top)
-    if args.output is not None:
-        write_atomic(args.output, text, protect=protect)
-    else:
-        sys.stdout.write(text)
+    _write(args, render_comparison(result, fmt, args.top), protect)
     return 0

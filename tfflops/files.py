@@ -11,12 +11,16 @@ from tfflops.errors import TfflopsError
 
 
 def check_writable(
-    path: str | os.PathLike, protect: Iterable[str | os.PathLike] = (), option="-o"
+    path: str | os.PathLike,
+    protect: Iterable[str | os.PathLike] = (),
+    argument: str = "output_path",
 ) -> Path:
     """``path`` as an output: not an input, not a directory, in a folder that exists.
 
-    Called before a long run too, so that a bad ``-o`` fails at once, not at the end.
+    Called before a long run too, so that a bad output path fails at once, not at the end.
+    ``argument`` names the argument that gave ``path`` in errors.
     """
+    option = f"`{argument}`"
     if not str(path):
         raise TfflopsError(f"{option}: empty path")
     target = Path(path)
@@ -35,20 +39,20 @@ def write_atomic(
     path: str | os.PathLike,
     text: str | bytes,
     protect: Iterable[str | os.PathLike] = (),
-    option="-o",
+    argument: str = "output_path",
 ) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename; never over an input.
 
     ``bytes`` are written as they are (a GraphDef), ``str`` as UTF-8.
 
-    ``protect`` lists the inputs; ``option`` names the flag that gave ``path`` in errors.
+    ``protect`` lists the inputs; ``argument`` names the argument that gave ``path``.
     """
-    target = check_writable(path, protect, option)
+    target = check_writable(path, protect, argument)
     directory = target.parent if str(target.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as e:
-        raise TfflopsError(f"{option} {path}: cannot write: {e.strerror or e}") from None
+        raise TfflopsError(f"`{argument}` {path}: cannot write: {e.strerror or e}") from None
     try:
         umask = os.umask(0)
         os.umask(umask)

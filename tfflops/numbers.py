@@ -9,11 +9,13 @@ from tfflops.errors import TfflopsError
 _SUFFIXES = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 
 
-def parse_number(text: str, option: str = "number") -> int:
+def parse_number(text: str, argument: str = "number") -> int:
     """``"4.1G"`` → 4_100_000_000: decimal suffixes K, M, G, T (10³ … 10¹²), exactly.
 
     ``1_000``, ``1,000`` and ``1e3`` are accepted too; the result is a whole, non-negative int.
+    Errors name ``argument`` (``max_flops``).
     """
+    option = f"`{argument}`"
     s = text.strip().replace("_", "").replace(",", "")
     factor = _SUFFIXES.get(s[-1:].upper(), 1) if s else 1
     if factor != 1:

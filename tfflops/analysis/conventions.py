@@ -36,7 +36,7 @@ def unit(convention: str) -> str:
 
 def check_convention(name: str) -> str:
     if name not in CONVENTIONS:
-        raise TfflopsError(f"--convention {name!r}: choose one of {', '.join(CONVENTIONS)}")
+        raise TfflopsError(f"`convention` {name!r}: choose one of {', '.join(CONVENTIONS)}")
     return name
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ NODE_COLUMNS = (
 )
 
 
-@dataclass
+@dataclass(repr=False)
 class Profile:
     """The result of ``tfflops.profile``: per-node rows, totals and findings."""
 
@@ -120,10 +121,46 @@ class Profile:
 
     @property
     def nodes(self):
-        """A pandas DataFrame, one row per node, the JSON ``nodes`` columns."""
+        """A pandas DataFrame, one row per node, the JSON ``nodes`` columns;
+        ``tfprof_flops`` is a nullable integer (``Int64``), <NA> where tf.profiler did
+        not run or did not count the node."""
         import pandas as pd
 
-        return pd.DataFrame(self.node_records(), columns=list(NODE_COLUMNS))
+        frame = pd.DataFrame(self.node_records(), columns=list(NODE_COLUMNS))
+        return frame.astype({"tfprof_flops": "Int64"})
+
+    def __repr__(self) -> str:
+        t = self.totals
+        return (
+            f"Profile({self.model!r}, outputs={self.outputs!r}, "
+            f"convention={self.convention!r}, flops={t['flops']}, "
+            f"tfprof_flops={t['tfprof_flops']}, params={t['params']}, nodes={t['nodes']})"
+        )
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: the totals, the ops without a formula, the notes."""
+        t = self.totals
+        rows = [
+            (f"FLOPs ({self.convention})", t["flops"]),
+            ("tf.profiler FLOPs", t["tfprof_flops"]),
+            ("params", t["params"]),
+            ("bytes moved", t["bytes"]),
+            ("init-phase FLOPs", t["init_flops"]),
+            ("nodes", t["nodes"]),
+        ]
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{name}</th><td style='text-align:right'>"
+            f"{'not run' if n is None else f'{n:,}'}</td></tr>"
+            for name, n in rows
+        )
+        items = [*self.notes]
+        if self.unsupported_ops:
+            items.append(f"no formula for: {', '.join(self.unsupported_ops)}")
+        notes = "".join(f"<li>{html.escape(note)}</li>" for note in items)
+        head = f"{html.escape(self.model)} → {html.escape(', '.join(self.outputs))}"
+        return f"<p><b>{head}</b></p><table>{cells}</table>" + (
+            f"<ul>{notes}</ul>" if notes else ""
+        )
 
     @property
     def unsupported_ops(self) -> dict[str, int]:

@@ -153,7 +153,9 @@ def _pinned_shape(name: str, shape) -> tuple[int | None, ...]:
             raise TypeError
         given = list(shape)  # a list, tuple, numpy array, tf.TensorShape, ...
     except TypeError:
-        raise TfflopsError(f"--input-shape {name}: {shape!r} is not a list of dimensions") from None
+        raise TfflopsError(
+            f"`input_shapes` {name}: {shape!r} is not a list of dimensions"
+        ) from None
     dims = []
     for d in given:
         if d is None or (isinstance(d, numbers.Integral) and not isinstance(d, bool) and d == -1):
@@ -162,7 +164,7 @@ def _pinned_shape(name: str, shape) -> tuple[int | None, ...]:
             dims.append(int(d))
         else:
             raise TfflopsError(
-                f"--input-shape {name}: {d!r} is not a dimension (a whole number from 0, "
+                f"`input_shapes` {name}: {d!r} is not a dimension (a whole number from 0, "
                 "or None or -1 for unknown)"
             )
     return tuple(dims)
@@ -175,23 +177,23 @@ def _check_input_shapes(graph: Graph, input_shapes: dict) -> dict[str, tuple]:
         i = graph.index.get(name)
         node = None if i is None else graph.defs[i]
         if node is None:
-            raise TfflopsError(f"--input-shape: no node named {name!r} in {graph.source}")
+            raise TfflopsError(f"`input_shapes`: no node named {name!r} in {graph.source}")
         if node.op not in PLACEHOLDER_OPS:
             raise TfflopsError(
-                f"--input-shape {name}: {name!r} is a {node.op} node, not an input (Placeholder)"
+                f"`input_shapes` {name}: {name!r} is a {node.op} node, not an input (Placeholder)"
             )
         shape = _pinned_shape(name, shape)
         declared = shape_from_proto(node.attr["shape"].shape) if "shape" in node.attr else None
         if declared is not None and len(declared) != len(shape):
             raise TfflopsError(
-                f"--input-shape {name}: rank {len(shape)} given, but {name} has shape "
+                f"`input_shapes` {name}: rank {len(shape)} given, but {name} has shape "
                 f"{shape_text(declared)}"
             )
         if declared is not None:
             for given, have in zip(shape, declared, strict=True):
                 if have is not None and given is not None and given != have:
                     raise TfflopsError(
-                        f"--input-shape {name}: {shape_text(shape)} contradicts the graph's "
+                        f"`input_shapes` {name}: {shape_text(shape)} contradicts the graph's "
                         f"{shape_text(declared)}"
                     )
         pinned[name] = shape

@@ -42,7 +42,7 @@ def plan_freeze(graph: Graph, outputs: Iterable[str]) -> FreezePlan:
         op = graph.nodes[name].op
         if is_training_only(op):
             raise TfflopsError(
-                f"--outputs {name}: {op} updates, saves or checks variables; "
+                f"`outputs` {name}: {op} updates, saves or checks variables; "
                 "a frozen graph has none"
             )
     reachable = ancestors(graph, names)

@@ -286,7 +286,7 @@ def check_executable(
     others = f" (and {len(unsafe) - 1} more unsafe node(s))" if len(unsafe) > 1 else ""
     raise TfflopsError(
         f"{graph.source}: {purpose} would execute {op} (node {name!r}{where}){others}, "
-        "which is not a pure op; refusing to run it (--allow-unsafe-ops runs it anyway)"
+        "which is not a pure op; refusing to run it (`allow_unsafe_ops` runs it anyway)"
     )
 
 
@@ -312,7 +312,7 @@ def check_restore_prefixes(graph: Graph, roots: Iterable[str], filename: str) ->
             raise TfflopsError(
                 f"{graph.source}: restoring would run {op} (node {name!r}{where}) on a "
                 "checkpoint path of the graph's own, not the one given; refusing to run it "
-                "(--allow-unsafe-ops runs it anyway)"
+                "(`allow_unsafe_ops` runs it anyway)"
             )
 
 

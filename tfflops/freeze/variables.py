@@ -226,7 +226,7 @@ class _Converter:
             raise TfflopsError(
                 f"{self.source}: node {reader.name!r} ({op}){scope.where()} takes variable "
                 f"{value.variable!r} as a resource (to update or check it); a frozen graph "
-                "has no variables — leave it out of --outputs"
+                "has no variables — leave it out of `outputs`"
             )
 
     def _read_to_identity(self, scope: _Scope, reader: proto.NodeDef) -> None:

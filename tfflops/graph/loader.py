@@ -201,7 +201,7 @@ def _parse(data: bytes, source: str, tag_set: Sequence[str] | None) -> ModelFile
         try:
             model = _parse_binary(kind, data, source, tag_set)
         except TfflopsError as e:
-            if str(e).startswith("--tag-set"):
+            if e.argument == "tag_set":
                 raise  # a SavedModel without that MetaGraph
             first_error = first_error or e
             continue
@@ -257,7 +257,7 @@ def _parse_binary(kind: str, data: bytes, source: str, tag_set=None) -> ModelFil
 def _check_no_tag_set(model: ModelFile, source: str, tag_set: Sequence[str] | None) -> None:
     if tag_set is not None and model.kind != "SavedModel":
         raise TfflopsError(
-            f"--tag-set: {source} is a {model.kind}, which has no tag sets (a SavedModel has)"
+            f"`tag_set`: {source} is a {model.kind}, which has no tag sets (a SavedModel has)"
         )
 
 
@@ -276,7 +276,7 @@ def select_meta_graph(
             return i
     have = "; ".join(",".join(tags) or "(no tags)" for tags in tag_sets)
     raise TfflopsError(
-        f"--tag-set {','.join(sorted(wanted))}: {source} has no MetaGraph with these tags "
+        f"`tag_set` {','.join(sorted(wanted))}: {source} has no MetaGraph with these tags "
         f"(its tag sets: {have})"
     )
 

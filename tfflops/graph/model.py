@@ -167,7 +167,7 @@ def open_model_file(
     opened = Model(source, file.kind, file.kind, file.graph_def, path)
     if file.meta_graph is None:
         if signature:
-            raise TfflopsError(f"--signature: {source} is a {file.kind}, which has no signatures")
+            raise TfflopsError(f"`signature`: {source} is a {file.kind}, which has no signatures")
         return opened
     _describe_meta_graph(opened, file)
     opened.signatures = read_signatures(file.meta_graph)
@@ -305,7 +305,7 @@ def select_signature(
     names = ", ".join(signatures) or "none"
     if wanted:
         if wanted not in signatures:
-            raise TfflopsError(f"--signature {wanted}: {source} has no such signature ({names})")
+            raise TfflopsError(f"`signature` {wanted}: {source} has no such signature ({names})")
         return wanted
     if DEFAULT_SIGNATURE in signatures:
         return DEFAULT_SIGNATURE
@@ -314,7 +314,7 @@ def select_signature(
     if len(signatures) > 1:
         raise TfflopsError(
             f"{source}: {len(signatures)} signatures and none is {DEFAULT_SIGNATURE}: "
-            f"{names}; choose one with --signature NAME (or name --outputs)"
+            f"{names}; choose one with `signature` NAME (or name `outputs`)"
         )
     return None
 
@@ -322,16 +322,16 @@ def select_signature(
 def _check_signature(opened: Model, signature: Signature) -> None:
     nodes = {n.name for n in opened.graph_def.node}
     if not signature.outputs:
-        raise TfflopsError(f"--signature {signature.name}: {opened.source}: it has no outputs")
+        raise TfflopsError(f"`signature` {signature.name}: {opened.source}: it has no outputs")
     for t in (*signature.inputs, *signature.outputs):
         if not t.name:
             raise TfflopsError(
-                f"--signature {signature.name}: {opened.source}: {t.key!r} is a sparse or "
-                "composite tensor, which tfflops cannot follow; name --outputs instead"
+                f"`signature` {signature.name}: {opened.source}: {t.key!r} is a sparse or "
+                "composite tensor, which tfflops cannot follow; name `outputs` instead"
             )
         if t.node not in nodes:
             raise TfflopsError(
-                f"--signature {signature.name}: {opened.source}: its tensor {t.name!r} "
+                f"`signature` {signature.name}: {opened.source}: its tensor {t.name!r} "
                 f"({t.key}) is not in the graph"
             )
 

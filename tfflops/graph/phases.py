@@ -58,10 +58,10 @@ def resolve_outputs(graph: Graph, outputs: Iterable[str]) -> list[str]:
             continue
         name = parse_tensor_name(raw.lstrip("^")).node
         if name not in graph.index:
-            raise TfflopsError(f"--outputs: no node named {name!r} in {graph.source}")
+            raise TfflopsError(f"`outputs`: no node named {name!r} in {graph.source}")
         names.append(name)
     if not names:
-        raise TfflopsError("--outputs: no output node named")
+        raise TfflopsError("`outputs`: no output node named")
     return names
 
 
@@ -94,7 +94,7 @@ def default_outputs(graph: Graph) -> list[str]:
     if not sources:
         raise TfflopsError(
             f"{graph.source}: cannot guess the outputs (every sink initializes, trains or "
-            "saves); name them with --outputs"
+            "saves); name them with `outputs`"
         )
     return sources
 

@@ -287,3 +287,19 @@ FunctionDefLibrary = _message_class("FunctionDefLibrary")
 MetaGraphDef = _message_class("MetaGraphDef")
 SignatureDef = _message_class("SignatureDef")
 SavedModel = _message_class("SavedModel")
+
+
+def is_graph_def(model) -> bool:
+    """A GraphDef object: tfflops' own, or TensorFlow's (``tf.compat.v1.GraphDef``)."""
+    descriptor = getattr(model, "DESCRIPTOR", None)
+    return isinstance(model, GraphDef) or getattr(descriptor, "full_name", None) == (
+        "tensorflow.GraphDef"
+    )
+
+
+def as_graph_def(model) -> GraphDef | None:
+    """``model`` as tfflops' GraphDef when it is a GraphDef object (TensorFlow's is copied
+    through its bytes), else None (a path)."""
+    if isinstance(model, GraphDef) or not is_graph_def(model):
+        return model if isinstance(model, GraphDef) else None
+    return GraphDef.FromString(model.SerializeToString())

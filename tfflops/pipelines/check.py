@@ -270,11 +270,11 @@ class Baseline:
 
 def read_baseline(path: str | os.PathLike) -> Baseline:
     """Parse and validate a baseline file; every problem is a TfflopsError naming it."""
-    where = f"--baseline {path}"
+    where = f"`baseline` {path}"
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise TfflopsError(f"{where}: no such file (write one with --update-baseline)") from None
+        raise TfflopsError(f"{where}: no such file (write one with `update_baseline`)") from None
     except UnicodeDecodeError:
         raise TfflopsError(f"{where}: not a baseline (a JSON text file); a model?") from None
     except OSError as e:
@@ -336,8 +336,8 @@ def write_baseline(
         old = read_baseline(path)
         if old.convention != convention:
             raise TfflopsError(
-                f"--baseline {path}: counts FLOPs under {old.convention!r}, this run under "
-                f"{convention!r}; pass --convention {old.convention} or delete the file"
+                f"`baseline` {path}: counts FLOPs under {old.convention!r}, this run under "
+                f"{convention!r}; pass `convention` {old.convention} or delete the file"
             )
         models = dict(old.models)
         for m in measurements:
@@ -353,7 +353,7 @@ def write_baseline(
         "models": dict(sorted(models.items())),
     }
     text = json.dumps(doc, indent=1, sort_keys=True) + "\n"
-    write_atomic(path, text, protect=protect, option="--baseline")
+    write_atomic(path, text, protect=protect, argument="baseline")
 
 
 # ---------------------------------------------------------------- checking
@@ -414,6 +414,7 @@ class CheckRun:
     budgets: Mapping[str, int] = field(default_factory=dict)
     baseline_path: str | None = None
     tolerance: float = 0.0
+    unmatched: tuple[str, ...] = ()  # baseline entries no model of this run matched
 
     @property
     def passed(self) -> bool:
@@ -545,13 +546,15 @@ def run_checks(
     if unknown:
         raise TfflopsError(f"unknown budget or finding: {', '.join(sorted(unknown))}")
     if tolerance < 0 or not math.isfinite(tolerance):
-        raise TfflopsError(f"--tolerance {tolerance:g}: must be a finite percentage, not negative")
+        raise TfflopsError(f"`tolerance` {tolerance:g}: must be a finite percentage, not negative")
     if update_baseline and baseline is None:
-        raise TfflopsError("--update-baseline needs --baseline FILE")
+        raise TfflopsError("`update_baseline` needs `baseline` FILE")
     if "mismatch" in fail_on and not tfprof:
-        raise TfflopsError("--fail-on mismatch needs tf.profiler: drop --no-tfprof")
+        raise TfflopsError("`fail_on` mismatch needs tf.profiler: drop `tfprof=False`")
     if jobs < 1:
-        raise TfflopsError(f"--jobs {jobs}: must be at least 1")
+        raise TfflopsError(f"`jobs` {jobs}: must be at least 1")
+    if not budgets and baseline is None and not fail_on:
+        raise TfflopsError("nothing to check: give `budgets`, a `baseline` or `fail_on`")
     if not models:
         raise TfflopsError("no models given")
     old = None
@@ -559,8 +562,8 @@ def run_checks(
         old = read_baseline(baseline)
         if old.convention != convention:
             raise TfflopsError(
-                f"--baseline {baseline}: counts FLOPs under {old.convention!r}, this run "
-                f"under {convention!r}; pass --convention {old.convention}"
+                f"`baseline` {baseline}: counts FLOPs under {old.convention!r}, this run "
+                f"under {convention!r}; pass `convention` {old.convention}"
             )
     keys = model_keys(models)
     measurements = measure_models(
@@ -581,4 +584,8 @@ def run_checks(
         for m, key in zip(measurements, keys, strict=True)
     )
     compared_with = None if baseline is None or update_baseline else str(baseline)
-    return CheckRun(results, convention, budgets, compared_with, tolerance)
+    unmatched = ()
+    if old is not None:
+        matched = {old.entry_key(m) for m in models}
+        unmatched = tuple(k for k in old.models if k not in matched)
+    return CheckRun(results, convention, budgets, compared_with, tolerance, unmatched)

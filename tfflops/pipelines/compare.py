@@ -265,7 +265,7 @@ def compare(
         used.update(k for k in input_shapes or {} if k not in mapped or k.split(":")[0] in graph)
     unknown = [k for k in (input_shapes or {}) if k not in used]
     if unknown:
-        raise TfflopsError(f"--input-shape: no node named {unknown[0]!r} in either graph")
+        raise TfflopsError(f"`input_shapes`: no node named {unknown[0]!r} in either graph")
     result = _join(*graphs, *profiles)
     if not outputs:
         chosen = [", ".join(p.outputs) for p in profiles]

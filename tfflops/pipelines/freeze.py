@@ -16,6 +16,7 @@ from tfflops.freeze.plan import apply_freeze, plan_freeze
 from tfflops.graph import proto
 from tfflops.graph.library import calls_functions
 from tfflops.pipelines.open import guessed_outputs, open_target
+from tfflops.tf import to_tensorflow
 
 
 class FreezeWarning(UserWarning):
@@ -45,12 +46,23 @@ def freeze_model(
     signature: str | None = None,
     tag_set: Sequence[str] | str | None = None,
     input_shapes: dict | None = None,
+    name: str | None = None,
 ) -> Frozen:
-    """``freeze`` without writing; the notes say what happened (the CLI prints them)."""
-    if isinstance(model, proto.GraphDef) and input_shapes:
-        raise TfflopsError("--input-shape: a freeze changes no shape (Keras models only)")
+    """``freeze`` without writing; the notes say what happened (the CLI prints them).
+
+    ``name`` is what errors call a GraphDef given as an object (default ``<GraphDef>``).
+    """
+    if proto.is_graph_def(model) and input_shapes:
+        raise TfflopsError("`input_shapes`: a freeze changes no shape (Keras models only)")
     target = open_target(
-        model, outputs, input_shapes, signature, tag_set, weights=True, guess_outputs=False
+        model,
+        outputs,
+        input_shapes,
+        signature,
+        tag_set,
+        weights=True,
+        guess_outputs=False,
+        name=name,
     )
     graph, outputs, notes, opened = target.graph, target.outputs, list(target.notes), target.model
     source = graph.source
@@ -59,7 +71,7 @@ def freeze_model(
         saver, kind, path = opened.saver, opened.kind, opened.path
         if input_shapes and not opened.input_shapes_applied:
             raise TfflopsError(
-                "--input-shape: a freeze changes no shape; it only picks the shapes a Keras "
+                "`input_shapes`: a freeze changes no shape; it only picks the shapes a Keras "
                 f"model is traced at, and {source} is a {kind}"
             )
         if checkpoint is None and opened.checkpoint is not None:
@@ -73,8 +85,8 @@ def freeze_model(
             sinks = guessed_outputs(graph, opened)
         except TfflopsError:
             sinks = []
-        hint = f"its sinks are {', '.join(sinks[:5])}" if sinks else "e.g. --outputs logits"
-        raise TfflopsError(f"--outputs: name the output nodes to freeze {source} to ({hint})")
+        hint = f"its sinks are {', '.join(sinks[:5])}" if sinks else "e.g. `outputs` logits"
+        raise TfflopsError(f"`outputs`: name the output nodes to freeze {source} to ({hint})")
     plan = plan_freeze(graph, outputs)
     notes.extend(plan.notes)
     values, values_from = {}, None
@@ -118,7 +130,7 @@ def freeze(
     signature: str | None = None,
     tag_set: Sequence[str] | str | None = None,
     input_shapes: dict | None = None,
-) -> proto.GraphDef:
+):
     """Freeze ``model`` to ``outputs``: every variable they read becomes a Const of its value.
 
     ``outputs`` None takes a SavedModel's ``signature`` outputs (``serving_default``, else
@@ -132,7 +144,9 @@ def freeze(
     grappler), so that what they compute counts. A Keras file is traced at batch 1 (or
     ``input_shapes``) and frozen by TensorFlow. ``output_path`` (``.pbtxt``: text
     format) is written atomically and never over the model. Notes come as FreezeWarning
-    warnings.
+    warnings. Returns TensorFlow's ``tf.compat.v1.GraphDef``, which
+    ``tf.import_graph_def`` takes (tfflops' own wire-compatible class where TensorFlow is
+    not installed).
     """
     frozen = freeze_model(
         model,
@@ -148,7 +162,7 @@ def freeze(
         warnings.warn(note, FreezeWarning, stacklevel=2)
     if output_path is not None:
         write_graph_def(output_path, frozen.graph_def, protect=inputs_of(model, checkpoint))
-    return frozen.graph_def
+    return to_tensorflow(frozen.graph_def)
 
 
 def write_graph_def(path, graph_def: proto.GraphDef, protect: Iterable = ()) -> None:
@@ -162,9 +176,8 @@ def write_graph_def(path, graph_def: proto.GraphDef, protect: Iterable = ()) -> 
 
 def inputs_of(model, checkpoint=None) -> list[str]:
     """The files a freeze reads, which its output must never overwrite."""
-    if isinstance(model, proto.GraphDef):
-        inputs = []
-    else:
+    inputs = []
+    if not proto.is_graph_def(model):
         inputs = [str(model), str(Path(model) / "saved_model.pb")]
     if checkpoint is not None:
         inputs += [f"{checkpoint}.index", f"{checkpoint}.meta"]

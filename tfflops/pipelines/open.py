@@ -49,9 +49,9 @@ def open_model(
         tag_set = [t for t in tag_set.split(",") if t.strip()]
     keras_kind = keras_format(path)
     if keras_kind is not None:
-        for option, value in (("--signature", signature), ("--tag-set", tag_set)):
+        for option, value in (("signature", signature), ("tag_set", tag_set)):
             if value:
-                raise TfflopsError(f"{option}: {source} is a Keras file, not a SavedModel")
+                raise TfflopsError(f"`{option}`: {source} is a Keras file, not a SavedModel")
         from tfflops.tf.keras import open_keras
 
         return open_keras(path, source, keras_kind, input_shapes or {})
@@ -87,18 +87,24 @@ def open_target(
     *,
     weights: bool = False,
     guess_outputs: bool = True,
+    name: str | None = None,
 ) -> Target:
     """Open ``model`` and choose its outputs: those given, else its signature's (a
     SavedModel's, a Keras model's), else (``guess_outputs``) the graph's sinks that do not
-    initialize, train or save; without a guess the outputs may be empty."""
+    initialize, train or save; without a guess the outputs may be empty.
+
+    ``model`` may be a GraphDef object, tfflops' or TensorFlow's; ``name`` is what errors
+    and reports call it (default ``<GraphDef>``)."""
     notes = []
     if isinstance(outputs, str):
         outputs = [o for o in outputs.split(",") if o.strip()]
     opened = None
-    if isinstance(model, proto.GraphDef):
-        graph_def, source = model, "<GraphDef>"
-        if signature or tag_set:
-            raise TfflopsError("--signature and --tag-set need a SavedModel, not a GraphDef")
+    graph_def = proto.as_graph_def(model)
+    if graph_def is not None:
+        source = name or "<GraphDef>"
+        for argument, value in (("signature", signature), ("tag_set", tag_set)):
+            if value:
+                raise TfflopsError(f"`{argument}`: needs a SavedModel, not a GraphDef")
     else:
         opened = open_model(
             model,

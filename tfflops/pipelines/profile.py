@@ -26,6 +26,7 @@ def profile(
     *,
     signature: str | None = None,
     tag_set: Sequence[str] | str | None = None,
+    name: str | None = None,
 ) -> Profile:
     """Profile a model file (GraphDef, SavedModel, ``.meta``, Keras) or a parsed GraphDef.
 
@@ -34,7 +35,8 @@ def profile(
     that do not initialize, train or save. ``tag_set`` picks a SavedModel's MetaGraph.
     ``input_shapes`` maps placeholder names (or a signature's input keys) to shapes; an
     unknown batch defaults to 1. ``tfprof=False`` skips tf.profiler: TensorFlow is then
-    never imported (a Keras file needs it to be loaded).
+    never imported (a Keras file needs it to be loaded). ``name`` is what the report and
+    errors call a GraphDef given as an object (default ``<GraphDef>``).
     """
     convention = check_convention(convention)
     # The pipeline allocates a few objects per node and frees none until it ends: the
@@ -42,14 +44,14 @@ def profile(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _profile(model, outputs, input_shapes, convention, tfprof, signature, tag_set)
+        target = open_target(model, outputs, input_shapes, signature, tag_set, name=name)
+        return _profile(target, convention, tfprof)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def _profile(model, outputs, input_shapes, convention, tfprof, signature, tag_set) -> Profile:
-    target = open_target(model, outputs, input_shapes, signature, tag_set)
+def _profile(target: Target, convention: str, tfprof: bool) -> Profile:
     graph, output_names = target.graph, target.outputs
     notes = [*_unfrozen_note(target), *target.notes, *_calls_note(target)]
     graph_def, source, input_shapes = graph.graph_def, graph.source, target.input_shapes

@@ -25,6 +25,8 @@ def render_text(run: CheckRun) -> str:
             out += [line, f"      {figures}"]
         out += [_wrap(f, "      ✗ ") for f in r.failures]
         out += [_wrap(x, "      · ") for x in r.remarks]
+    if run.unmatched:
+        out.append(_wrap(unmatched_remark(run), "· "))
     failed, total = len(run.failed), len(run.results)
     noun = "model" if total == 1 else "models"
     out.append(f"{failed} of {total} {noun} failed" if failed else f"{total} {noun} passed")
@@ -78,7 +80,18 @@ def render_markdown(run: CheckRun) -> str:
     if remarks:
         out += ["", "#### Changes within limits", ""]
         out += [f"- `{_md(r.key)}`: {_md(x)}" for r, x in remarks]
+    if run.unmatched:
+        out += ["", "#### Baseline entries without a model", "", f"- {_md(unmatched_remark(run))}"]
     return "\n".join(out) + "\n"
+
+
+def unmatched_remark(run: CheckRun) -> str:
+    """The baseline entries no model of the run matched: gone, renamed, or not given."""
+    return (
+        f"{len(run.unmatched)} baseline entr{'y' if len(run.unmatched) == 1 else 'ies'} "
+        f"without a model in this run: {', '.join(run.unmatched)} (removed or renamed? "
+        f"delete {'it' if len(run.unmatched) == 1 else 'them'} from {run.baseline_path})"
+    )
 
 
 def _md(text: str) -> str:

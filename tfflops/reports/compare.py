@@ -20,7 +20,7 @@ def render_comparison(c: Comparison, fmt: str = "table", top: int | None = None)
         return _markdown(c, top)
     if fmt == "table":
         return _table(c, 20 if top is None else top)
-    raise TfflopsError(f"--format {fmt}: a comparison is written as {', '.join(FORMATS)}")
+    raise TfflopsError(f"`fmt` {fmt}: a comparison is written as {', '.join(FORMATS)}")
 
 
 def _totals_rows(c: Comparison) -> list[tuple[str, str, str, str]]:

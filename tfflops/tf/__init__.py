@@ -7,7 +7,12 @@ inside the functions that need it, through ``import_tensorflow``.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
+
+from tfflops.errors import TfflopsError
+
+INSTALL = 'pip install "tfflops[tensorflow]"'
 
 
 @contextlib.contextmanager
@@ -28,12 +33,32 @@ def silenced_stderr_fd():
         os.close(saved)
 
 
-def import_tensorflow():
-    """``import tensorflow``, quietly."""
+def import_tensorflow(purpose: str = "this"):
+    """``import tensorflow``, quietly; without TensorFlow, a TfflopsError that says
+    ``purpose`` needs it and how to install it."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     with silenced_stderr_fd():
-        import tensorflow as tf
+        try:
+            import tensorflow as tf
+        except ImportError as e:
+            if e.name == "tensorflow":  # not installed, or blocked
+                raise TfflopsError(
+                    f"{purpose} needs TensorFlow, which is not installed: {INSTALL}"
+                ) from None
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise TfflopsError(
+                f"{purpose} needs TensorFlow, which fails to import: {first}"
+            ) from None
 
         tf.get_logger().setLevel("ERROR")  # deprecation notices of the tf.compat.v1 API
     return tf
+
+
+def to_tensorflow(graph_def):
+    """``graph_def`` (tfflops' schema) as TensorFlow's ``tf.compat.v1.GraphDef``, the class
+    ``tf.import_graph_def`` takes; as it is where TensorFlow is not installed."""
+    if importlib.util.find_spec("tensorflow") is None:
+        return graph_def
+    tf = import_tensorflow("a TensorFlow GraphDef")
+    return tf.compat.v1.GraphDef.FromString(graph_def.SerializeToString())

@@ -21,7 +21,7 @@ from tfflops.tf import import_tensorflow
 
 
 def open_keras(path: Path, source: str, kind: str, input_shapes: Mapping) -> Model:
-    tf = import_tensorflow()
+    tf = import_tensorflow(f"{source}: loading a Keras file")
     import keras
 
     suffix = ".keras" if kind == "keras" else ".h5"
@@ -83,7 +83,7 @@ def _trace_specs(tf, model, input_shapes: Mapping, source: str):
     unknown = sorted(set(input_shapes) - set(names) - {f"{n}:0" for n in names})
     if unknown:
         raise TfflopsError(
-            f"--input-shape: the Keras model has no input {unknown[0]!r} (its inputs: "
+            f"`input_shapes`: the Keras model has no input {unknown[0]!r} (its inputs: "
             f"{', '.join(names)})"
         )
     specs, shown = [], []
@@ -96,7 +96,7 @@ def _trace_specs(tf, model, input_shapes: Mapping, source: str):
                 d is not None and g is not None and d != g for d, g in zip(declared, given)
             ):
                 raise TfflopsError(
-                    f"--input-shape {tensor.name}: {shape_text(given)} contradicts the Keras "
+                    f"`input_shapes` {tensor.name}: {shape_text(given)} contradicts the Keras "
                     f"input's shape {shape_text(declared)}"
                 )
             shape = [g if g is not None else d for g, d in zip(given, declared)]
@@ -105,7 +105,7 @@ def _trace_specs(tf, model, input_shapes: Mapping, source: str):
         if None in shape:
             raise TfflopsError(
                 f"{source}: Keras input {tensor.name!r} has the shape {shape_text(declared)}; "
-                f"give its unknown dimensions with --input-shape {tensor.name}=1,..."
+                f"give its unknown dimensions with `input_shapes` {tensor.name}=1,..."
             )
         specs.append(tf.TensorSpec(shape, tensor.dtype, name=_op_name(tensor.name)))
         shown.append(f"{tensor.name} {shape_text(shape)}")

@@ -20,7 +20,7 @@ def lower_control_flow(
     graph_def: proto.GraphDef, outputs: list[str], source: str = "<graph>"
 ) -> proto.GraphDef:
     """``graph_def`` with its function calls inlined and control flow lowered; outputs kept."""
-    tf = import_tensorflow()
+    tf = import_tensorflow("inlining function calls and lowering control flow")
     from tensorflow.core.protobuf import config_pb2, meta_graph_pb2
     from tensorflow.python.grappler import tf_optimizer
 

@@ -62,7 +62,7 @@ def _is_big_float(tensor: proto.TensorProto) -> bool:
 
 def run_tfprof(graph_def: proto.GraphDef, shapes: ShapeResult, source: str) -> TfprofResult:
     """Import the stripped graph into TensorFlow and run float_operation on it."""
-    tf = import_tensorflow()
+    tf = import_tensorflow("the cross-check with tf.profiler (`tfprof=False` skips it)")
 
     data = stripped_graph_def(graph_def, shapes).SerializeToString()
     tf_graph_def = tf.compat.v1.GraphDef.FromString(data)

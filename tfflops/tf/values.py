@@ -26,6 +26,8 @@ from tfflops.graph.index import Graph, parse_tensor_name
 from tfflops.graph.phases import ancestors
 from tfflops.tf import import_tensorflow
 
+FREEZING = "reading the variables' values to freeze them"
+
 
 def read_values(
     graph: Graph,
@@ -43,11 +45,11 @@ def read_values(
     """
     if checkpoint is not None:
         prefix = str(checkpoint)
-        reader = _open_checkpoint(prefix, f"--checkpoint {prefix}")
+        reader = _open_checkpoint(prefix, f"`checkpoint` {prefix}")
         if saver is not None:
             values = _restore(graph, variables, saver, prefix, allow_unsafe_ops)
         else:
-            values = _read_by_name(graph, variables, reader, f"--checkpoint {prefix}")
+            values = _read_by_name(graph, variables, reader, f"`checkpoint` {prefix}")
         return values, f"checkpoint {prefix}", []
     if kind == "SavedModel":
         export_dir = path if path.is_dir() else path.parent
@@ -55,7 +57,7 @@ def read_values(
         if not Path(f"{prefix}.index").is_file():
             raise TfflopsError(
                 f"{graph.source}: the SavedModel has no variables/variables.index to read "
-                f"{variables[0]!r} from; give the values with --checkpoint PREFIX"
+                f"{variables[0]!r} from; give the values with `checkpoint` PREFIX"
             )
         if saver is not None:
             values = _restore(graph, variables, saver, prefix, allow_unsafe_ops)
@@ -75,7 +77,7 @@ def read_values(
 
 
 def _open_checkpoint(prefix: str, what: str):
-    tf = import_tensorflow()
+    tf = import_tensorflow(FREEZING)
     try:
         return tf.train.load_checkpoint(prefix)
     except (ValueError, tf.errors.OpError) as e:
@@ -97,7 +99,7 @@ def _restore(graph, variables, saver, prefix: str, allow_unsafe_ops: bool) -> di
 
 
 def _read_by_name(graph: Graph, variables: list[str], reader, what: str) -> dict:
-    tf = import_tensorflow()
+    tf = import_tensorflow(FREEZING)
     keys = reader.get_variable_to_shape_map()
     values = {}
     for name in variables:
@@ -135,17 +137,17 @@ def _initializer(graph: Graph, variable: str) -> str:
     if not candidates:
         raise TfflopsError(
             f"{graph.source}: variable {variable!r} has no initializer; "
-            "give its value with --checkpoint PREFIX"
+            "give its value with `checkpoint` PREFIX"
         )
     raise TfflopsError(
         f"{graph.source}: variable {variable!r} is assigned by {', '.join(candidates[:3])}; "
-        "which one initializes it is unclear: give its value with --checkpoint PREFIX"
+        "which one initializes it is unclear: give its value with `checkpoint` PREFIX"
     )
 
 
 def _run_and_read(graph: Graph, targets, feeds: dict, variables: list[str], what: str) -> dict:
     """Run ``targets`` in a fresh Session over the subgraph they need, then read ``variables``."""
-    tf = import_tensorflow()
+    tf = import_tensorflow(FREEZING)
     needed = ancestors(graph, [*targets, *variables])
     data = extract_subgraph(graph.graph_def, needed).SerializeToString()
     tf_graph = tf.Graph()

@@ -1,0 +1,192 @@
+"""Project defaults: ``[tool.tfflops]`` in pyproject.toml, found as ruff and pytest find
+theirs, keys spelled as the long flags, overridden by flags, checked like hostile input."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tfflops.arguments import apply_config
+from tfflops.cli import build_parser, main
+
+ROOT = Path(__file__).resolve().parents[1]
+CONV_BIAS = ROOT / "sample_graphs" / "conv_bias.pb"
+MACS = 221184  # conv_bias: 3·3·3·32·32·8
+FLOPS = 450560  # 2·221184 + bias 32·32·8 = 8192
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    """A repository (a .git folder) holding models/conv_bias.pb; the cwd is its sub/."""
+    root = tmp_path / "repo"
+    (root / ".git").mkdir(parents=True)
+    (root / "models").mkdir()
+    (root / "sub").mkdir()
+    shutil.copy(CONV_BIAS, root / "models" / "conv_bias.pb")
+    monkeypatch.chdir(root / "sub")
+    return root
+
+
+def pyproject(folder: Path, table: str, name="pyproject.toml") -> Path:
+    path = folder / name
+    path.write_text(f'[project]\nname = "demo"\n\n[tool.tfflops]\n{table}\n')
+    return path
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(code, out, err, *words):
+    assert (code, out) == (2, ""), err
+    assert len(err.splitlines()) == 1 and err.startswith("tfflops: error: "), err
+    for word in words:
+        assert word in err, f"{word!r} not in {err!r}"
+
+
+SETTINGS = """
+convention = "macs"
+max-flops = "200K"
+no-tfprof = true
+models = ["models"]
+"""
+
+
+def test_check_takes_its_settings_from_the_pyproject_above(repo, capsys):
+    pyproject(repo, SETTINGS)
+    code, out, _ = run(capsys, "check")
+    assert code == 1  # 221,184 MACs (3·3·3·32·32·8) over the budget 200,000
+    assert out.splitlines()[0] == "FAIL  ../models/conv_bias.pb"
+    assert "✗ MACs (macs) 221,184 (221.18 K) is over the budget 200,000" in out
+
+
+def test_flags_override_the_settings(repo, capsys):
+    pyproject(repo, SETTINGS)
+    code, out, _ = run(capsys, "check", "--max-flops", "300K")
+    assert code == 0, out
+    code, out, _ = run(capsys, "check", "--convention", "tfprof")
+    assert code == 1 and "FLOPs (tfprof) 450,560 (450.56 K) is over the budget" in out
+    code, out, _ = run(capsys, "check", CONV_BIAS, "--max-flops", "1M")
+    assert code == 0 and out.splitlines()[0] == f"PASS  {CONV_BIAS}"
+
+
+def test_profile_takes_the_settings_it_has(repo, capsys):
+    pyproject(repo, SETTINGS)  # max-flops and models are check's: profile leaves them
+    code, out, _ = run(capsys, "profile", CONV_BIAS, "--format", "json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["convention"] == "macs"
+    assert (report["totals"]["flops"], report["totals"]["tfprof_flops"]) == (MACS, None)
+
+
+def test_a_pyproject_without_the_table_is_passed_over(repo, capsys):
+    pyproject(repo, SETTINGS)
+    (repo / "sub" / "pyproject.toml").write_text('[project]\nname = "inner"\n')
+    assert run(capsys, "check")[0] == 1
+
+
+def test_the_search_stops_at_the_repository_root(repo, capsys):
+    pyproject(repo.parent, SETTINGS)  # above the .git folder: another project's
+    code, out, err = run(capsys, "check", "--no-tfprof")
+    one_line_error(code, out, err, "no models given")
+
+
+def test_config_names_a_file_and_no_config_ignores_them(repo, capsys):
+    pyproject(repo, 'convention = "exact"')
+    other = pyproject(repo.parent, SETTINGS.replace('"models"', '"repo/models"'), "ci.toml")
+    code, out, _ = run(capsys, "check", "--config", other)
+    assert code == 1 and "MACs (macs) 221,184" in out
+    code, out, _ = run(capsys, "profile", CONV_BIAS, "--no-tfprof", "--format", "json")
+    assert json.loads(out)["convention"] == "exact"
+    code, out, _ = run(capsys, "profile", CONV_BIAS, "--no-tfprof", "--no-config", "--format=json")
+    assert json.loads(out)["convention"] == "tfprof"
+
+
+def test_paths_are_relative_to_the_settings_file(repo, capsys):
+    pyproject(repo, 'models = ["models/*.pb"]\nbaseline = "baseline.json"\nno-tfprof = true')
+    code, out, err = run(capsys, "check", "--update-baseline")
+    assert code == 0, err
+    assert out.splitlines()[-1] == "wrote ../baseline.json: 1 model(s) updated"
+    baseline = json.loads((repo / "baseline.json").read_text())
+    assert baseline["models"]["conv_bias.pb"]["totals"]["flops"] == FLOPS
+
+
+def test_a_repeatable_setting_is_replaced_by_the_flags(repo):
+    pyproject(repo, 'input-shape = ["x=2,32,32,3"]\ntfprof = false')
+    for argv, shapes in [
+        (["profile", "m.pb"], [("x", [2, 32, 32, 3])]),
+        (["profile", "m.pb", "--input-shape", "x=4,32,32,3"], [("x", [4, 32, 32, 3])]),
+    ]:
+        parser = build_parser()
+        apply_config(parser, argv)
+        args = parser.parse_args(argv)
+        assert args.input_shape == shapes
+        assert args.no_tfprof is True  # tfprof = false
+    argv = ["profile", "m.pb", "--tfprof"]
+    parser = build_parser()
+    apply_config(parser, argv)
+    assert parser.parse_args(argv).no_tfprof is False
+
+
+@pytest.mark.parametrize(
+    ("table", "words"),
+    [
+        ("max-flop = 3", ["[tool.tfflops] max-flop: not a setting", "did you mean 'max-flops'?"]),
+        ("output = 'x.json'", ["output: not a setting (a flag for one run"]),
+        ("allow-unsafe-ops = true", ["allow-unsafe-ops: not a setting (a flag for one run"]),
+        ("no-tfprof = 'yes'", ["no-tfprof = 'yes': must be true or false"]),
+        ("convention = 'mac'", ["convention = 'mac': choose from tfprof", "did you mean 'macs'"]),
+        ("max-flops = 'lots'", ["[tool.tfflops] max-flops: --max-flops 'lots': not a number"]),
+        ("max-flops = true", ["max-flops = True: must be a string, a number or a list"]),
+        ("jobs = 'two'", ["jobs = 'two':", "invalid literal for int()"]),
+        ("models = [{a = 1}]", ["models = [{'a': 1}]: must be a string, a number"]),
+        ("fail-on = ['bogus']", ["fail-on: --fail-on 'bogus': choose from mismatch"]),
+        ("input-shape = ['x']", ["input-shape: --input-shape 'x': expected NAME=D1,D2"]),
+    ],
+)
+def test_bad_settings_are_one_line_naming_file_and_key(repo, capsys, table, words):
+    path = pyproject(repo, table)
+    code, out, err = run(capsys, "profile", CONV_BIAS, "--no-tfprof")
+    one_line_error(code, out, err, f"{path}: ", *words)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("[tool.tfflops\n", ["not valid TOML"]),
+        ("tool = 3\n", ["[tool] is not a table"]),
+        ("[tool]\ntfflops = 3\n", ["[tool.tfflops] is not a table"]),
+        ("a = " + "[" * 5000 + "]" * 5000 + "\n", ["not valid TOML"]),
+    ],
+)
+def test_a_broken_pyproject_is_one_line(repo, capsys, text, words):
+    (repo / "pyproject.toml").write_text(text)
+    code, out, err = run(capsys, "profile", CONV_BIAS, "--no-tfprof")
+    one_line_error(code, out, err, str(repo / "pyproject.toml"), *words)
+
+
+def test_binary_config_is_one_line(repo, capsys):
+    (repo / "bad.toml").write_bytes(b"\xff\xfe\x00[tool.tfflops]")
+    code, out, err = run(capsys, "profile", CONV_BIAS, "--config", repo / "bad.toml")
+    one_line_error(code, out, err, "bad.toml: not valid TOML")
+
+
+def test_a_named_file_without_the_table_is_refused(repo, capsys):
+    (repo / "other.toml").write_text("[tool.ruff]\nline-length = 100\n")
+    code, out, err = run(capsys, "profile", CONV_BIAS, "--config", repo / "other.toml")
+    one_line_error(code, out, err, "other.toml: has no [tool.tfflops] table")
+
+
+def test_a_settings_file_that_never_ends_is_refused(repo, capsys):
+    import os
+
+    os.mkfifo(repo / "fifo.toml")  # reading it would block
+    code, out, err = run(capsys, "profile", CONV_BIAS, "--config", repo / "fifo.toml")
+    one_line_error(code, out, err, "fifo.toml: not a regular file")
+    huge = repo / "huge.toml"
+    huge.write_text("[tool.tfflops]\n" + "# padding\n" * 500_000)  # 5,000,015 bytes
+    code, out, err = run(capsys, "profile", CONV_BIAS, "--config", huge)
+    one_line_error(code, out, err, "huge.toml: over 4194304 bytes")
