@@ -150,7 +150,11 @@ def test_node_table(conv_bias_page):
 def test_findings(conv_bias_page):
     text = conv_bias_page.text("findings")
     assert "Nodes by status: 6 explained." in text
-    assert "tf.profiler counts 0 for: Relu (8192) (FLOPs under full)" in text
+    # tf.profiler did not run: the note is about the convention, its figure under full
+    assert (
+        "the tfprof convention counts 0, as tf.profiler does, for: Relu (8,192) — their "
+        "FLOPs under --convention full" in text
+    )
     assert "input x: unknown batch dimension set to 1" in text
 
 
