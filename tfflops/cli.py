@@ -6,6 +6,8 @@ Every TfflopsError becomes one line on stderr and exit code 2, here and nowhere 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -108,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--convention", default="tfprof", choices=CONVENTIONS)
     p.add_argument("--by", choices=("node", "op", "scope"), help="group rows by")
-    p.add_argument("--top", type=int, metavar="N", help="keep the N largest rows")
+    p.add_argument("--top", type=int, metavar="N", help="keep the N largest rows (0: all)")
     p.add_argument(
         "--format", default="table", choices=("table", "json", "csv", "markdown", "html")
     )
@@ -132,7 +134,35 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("model", help=_MODEL_HELP)
     i.add_argument("--format", default="table", choices=("table", "json"))
     _add_format_options(i)
+    for command in sub.choices.values():
+        command.add_argument(
+            "--color",
+            default="auto",
+            choices=("auto", "always", "never"),
+            help="colour verdicts and findings (default auto: on a terminal, unless NO_COLOR)",
+        )
     return parser
+
+
+def screen_for(stream, color: str = "auto"):
+    """The width and colour of text written to ``stream``.
+
+    Width: ``COLUMNS`` if set, else the terminal's; 80 when ``stream`` is no terminal
+    (never under 40). Colour: ``always``, ``never``, or ``auto``: on a terminal unless
+    ``NO_COLOR`` is set (no-color.org) or ``TERM`` is ``dumb``.
+    """
+    from tfflops.reports.layout import MIN_WIDTH, Screen
+
+    terminal = hasattr(stream, "isatty") and stream.isatty()
+    width = 80
+    if terminal or os.environ.get("COLUMNS", "").strip().isdigit():
+        width = shutil.get_terminal_size((80, 24)).columns
+    if color == "auto":
+        plain = os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb"
+        use_color = terminal and not plain
+    else:
+        use_color = color == "always"
+    return Screen(max(width, MIN_WIDTH), use_color)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             return _compare(args)
         if args.command == "inspect":
             return _inspect(args)
-        return _ops()
+        return _ops(args)
     except TfflopsError as e:
         print(f"tfflops: error: {e}", file=sys.stderr)
         return 2
@@ -166,8 +196,7 @@ def _profile(args) -> int:
     from tfflops.pipelines.profile import profile
     from tfflops.reports.profile import render
 
-    if args.top is not None and args.top < 1:
-        raise TfflopsError(f"--top {args.top}: must be at least 1")
+    _check_top(args.top)
     input_shapes = parse_shapes(args.input_shape)
     if args.format in ("json", "html") and not args.compare_freeze:
         for option, value in (("--by", args.by), ("--top", args.top)):
@@ -189,12 +218,18 @@ def _profile(args) -> int:
         signature=args.signature,
         tag_set=args.tag_set,
     )
-    text = render(result, args.format, args.by, args.top)
     if args.output is not None:
+        text = render(result, args.format, args.by, args.top)
         write_atomic(args.output, text, protect=[args.model])
     else:
-        sys.stdout.write(text)
+        screen = screen_for(sys.stdout, args.color)
+        sys.stdout.write(render(result, args.format, args.by, args.top, screen))
     return 0
+
+
+def _check_top(top: int | None) -> None:
+    if top is not None and top < 0:
+        raise TfflopsError(f"--top {top}: must be 0 (every row) or more")
 
 
 def _inspect(args) -> int:
@@ -207,20 +242,14 @@ def _inspect(args) -> int:
     if args.format == "json":
         sys.stdout.write(json.dumps(summary, indent=1) + "\n")
     else:
-        sys.stdout.write(render_summary(summary))
+        sys.stdout.write(render_summary(summary, screen_for(sys.stdout, args.color)))
     return 0
 
 
-def _ops() -> int:
-    from tfflops.analysis.ops import REGISTRY, ZERO_COST
+def _ops(args) -> int:
+    from tfflops.reports.ops import render_ops
 
-    by_formula: dict = {}
-    for op, fn in sorted(REGISTRY.items()):
-        by_formula.setdefault(fn, []).append(op)
-    for fn, ops in by_formula.items():
-        doc = (fn.__doc__ or "").strip().splitlines()
-        print(f"{', '.join(ops)}\n    {doc[0] if doc else ''}")
-    print(f"\nzero cost ({len(ZERO_COST)}): {', '.join(sorted(ZERO_COST))}")
+    sys.stdout.write(render_ops(screen_for(sys.stdout, args.color)))
     return 0
 
 
@@ -275,7 +304,12 @@ def _add_check_parser(sub) -> None:
 def _check(args) -> int:
     from tfflops.numbers import parse_number
     from tfflops.pipelines.check import FIGURES, FINDINGS, expand_models, run_checks
-    from tfflops.reports.check import render_junit, render_markdown, render_text
+    from tfflops.reports.check import (
+        render_junit,
+        render_markdown,
+        render_result,
+        render_verdict,
+    )
 
     budgets = {
         figure: parse_number(text, f"--max-{figure}")
@@ -299,6 +333,12 @@ def _check(args) -> int:
             if Path(path).resolve() == Path(other_path).resolve():
                 raise TfflopsError(f"{option} and {other}: both name {other_path}")
     protect = [*models, *([args.baseline] if args.baseline else [])]
+    screen = screen_for(sys.stdout, args.color)
+
+    def print_result(result, k: int, total: int) -> None:  # as each model is done
+        sys.stdout.write(render_result(result, k, total, args.convention, screen))
+        sys.stdout.flush()
+
     run = run_checks(
         models,
         budgets=budgets,
@@ -307,7 +347,7 @@ def _check(args) -> int:
         fail_on=fail_on,
         update_baseline=args.update_baseline,
         jobs=args.jobs,
-        progress=_progress if sys.stderr.isatty() else None,
+        on_result=print_result,
         outputs=args.outputs,
         input_shapes=parse_shapes(args.input_shape),
         convention=args.convention,
@@ -319,17 +359,10 @@ def _check(args) -> int:
         write_atomic(args.summary, render_markdown(run), protect=protect, option="--summary")
     if args.junit:
         write_atomic(args.junit, render_junit(run), protect=protect, option="--junit")
-    sys.stdout.write(render_text(run))
+    sys.stdout.write(render_verdict(run, screen))
     if args.update_baseline:
         print(f"wrote {args.baseline}: {len(models)} model(s) updated")
     return 0 if run.passed else 1
-
-
-def _progress(done: int, total: int, model: str) -> None:
-    """A one-line counter on a terminal's stderr, erased when the last model is done."""
-    line = f"[{done}/{total}] {model}"[:79]
-    sys.stderr.write(f"\r\033[K{line}" + ("\r\033[K" if done == total else ""))
-    sys.stderr.flush()
 
 
 def _add_freeze_parsers(sub) -> None:
@@ -378,7 +411,7 @@ def _add_freeze_parsers(sub) -> None:
         "--input-shape", action="append", default=[], metavar="NAME=D1,D2,...", help="pin a shape"
     )
     c.add_argument("--convention", default="tfprof", choices=CONVENTIONS)
-    c.add_argument("--top", type=int, metavar="N", help="keep the N most changed nodes")
+    c.add_argument("--top", type=int, metavar="N", help="keep the N most changed nodes (0: all)")
     c.add_argument("--format", default="table", choices=("table", "json", "markdown"))
     c.add_argument("-o", "--output", metavar="FILE", help="write the report here (atomically)")
     c.add_argument("--no-tfprof", action="store_true", help="analytic count only, no TensorFlow")
@@ -399,14 +432,18 @@ def _freeze(args) -> int:
         input_shapes=parse_shapes(args.input_shape),
     )
     write_graph_def(args.output, frozen.graph_def, protect=inputs_of(args.model, args.checkpoint))
+    from tfflops.reports.layout import wrap
+
+    width = screen_for(sys.stderr).width
     for note in frozen.notes:
-        print(f"tfflops: note: {note}", file=sys.stderr)
+        print("\n".join(wrap(note, width, "tfflops: note: ", "    ")), file=sys.stderr)
     variables = len(frozen.variables)
     source = f" from {frozen.values_from}" if frozen.values_from else ""
-    print(
+    done = (
         f"wrote {args.output}: {frozen.nodes_before} nodes → {len(frozen.graph_def.node)}, "
         f"{variables} variable(s) frozen{source}; outputs {', '.join(frozen.outputs)}"
     )
+    print("\n".join(wrap(done, screen_for(sys.stdout).width, "", "  ")))
     return 0
 
 
@@ -414,8 +451,7 @@ def _compare(args) -> int:
     from tfflops.pipelines.compare import compare, compare_freeze
     from tfflops.reports.compare import render_comparison
 
-    if args.top is not None and args.top < 1:
-        raise TfflopsError(f"--top {args.top}: must be at least 1")
+    _check_top(args.top)
     options = {
         "outputs": args.outputs,
         "input_shapes": parse_shapes(args.input_shape),
@@ -434,9 +470,9 @@ def _compare(args) -> int:
     else:
         result = compare(args.before, args.after, **options)
         protect = [args.before, args.after]
-    text = render_comparison(result, args.format, args.top)
     if args.output is not None:
-        write_atomic(args.output, text, protect=protect)
+        write_atomic(args.output, render_comparison(result, args.format, args.top), protect=protect)
     else:
-        sys.stdout.write(text)
+        screen = screen_for(sys.stdout, args.color)
+        sys.stdout.write(render_comparison(result, args.format, args.top, screen))
     return 0
