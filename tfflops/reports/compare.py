@@ -92,12 +92,8 @@ def _changed_ops(c: Comparison) -> list[dict]:
 def _table(c: Comparison, top: int, screen: Screen) -> str:
     u = unit(c.convention)
     width = screen.width
-    tail = f"   [convention: {c.convention}]"
-    before, after = fit_pair(c.before.model, c.after.model, width - len(tail) - 5)
-    outputs = fit_pair(", ".join(c.before.outputs), ", ".join(c.after.outputs), width - 14)
     out = [
-        f"{before}  →  {after}{tail}",
-        "outputs: {}  →  {}".format(*outputs),
+        *_header(c, width),
         "",
         *grid(
             _columns(["", "before", "after", "difference"], "lrrr"), _totals_rows(c), width, "  "
@@ -167,6 +163,20 @@ def _table(c: Comparison, top: int, screen: Screen) -> str:
 
 
 _ONLY_SHOWN = 4  # nodes named of those only one side has
+
+
+def _header(c: Comparison, width: int) -> list[str]:
+    """'BEFORE  →  AFTER   [convention: C]' and the outputs; when the models' names leave
+    no room for the convention, it ends the outputs' line instead."""
+    tail = f"   [convention: {c.convention}]"
+    models = (c.before.model, c.after.model)
+    outputs = (", ".join(c.before.outputs), ", ".join(c.after.outputs))
+    on_models, on_outputs = (
+        (tail, "") if len("  →  ".join(models)) + len(tail) <= width else ("", tail)
+    )
+    before, after = fit_pair(*models, width - len(on_models) - len("  →  "))
+    left, right = fit_pair(*outputs, width - len(on_outputs) - len("outputs:   →  "))
+    return [f"{before}  →  {after}{on_models}", f"outputs: {left}  →  {right}{on_outputs}"]
 
 
 def _more_nodes(changed: list[NodeDiff], kept: list[NodeDiff], u: str, hint: str) -> str:
