@@ -14,7 +14,16 @@ from conftest import SAMPLES
 from test_table import _wide_graph
 
 from tfflops.cli import main, screen_for
-from tfflops.reports.layout import Column, Screen, fit_pair, grid, shorten_middle, wrap, wrap_items
+from tfflops.reports.layout import (
+    Column,
+    Screen,
+    fit_pair,
+    grid,
+    share,
+    shorten_middle,
+    wrap,
+    wrap_items,
+)
 
 ESC = "\033["
 WIDTHS = [60, 80, 120]
@@ -63,6 +72,14 @@ def test_wrap_items_keeps_each_item_whole():
         "      450.56 K FLOPs (tfprof) · 221.18 K MACs ·",
         "      224 params · 177.02 K bytes moved",
     ]
+
+
+@pytest.mark.parametrize(
+    ("part", "whole", "expected"),
+    [(1, 8, "12.5%"), (1, 10_000, "<0.1%"), (9_999, 10_000, ">99.9%"), (0, 5, "0.0%"), (3, 0, "-")],
+)
+def test_a_share_is_never_rounded_to_nothing_or_everything(part, whole, expected):
+    assert share(part, whole) == expected
 
 
 def test_fit_pair_shortens_the_long_one():

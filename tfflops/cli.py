@@ -153,7 +153,7 @@ def screen_for(stream, color: str = "auto"):
     """
     from tfflops.reports.layout import MIN_WIDTH, Screen
 
-    terminal = hasattr(stream, "isatty") and stream.isatty()
+    terminal = stream.isatty()
     width = 80
     if terminal or os.environ.get("COLUMNS", "").strip().isdigit():
         width = shutil.get_terminal_size((80, 24)).columns

@@ -1,4 +1,5 @@
-"""A ``tfflops check`` run → text for a terminal, Markdown for a pull request, JUnit XML."""
+"""A ``tfflops check`` run → text for a terminal (a model's lines as it is done, then the
+verdict), Markdown for a pull request, JUnit XML."""
 
 from __future__ import annotations
 
@@ -7,15 +8,6 @@ import xml.etree.ElementTree as ET
 from tfflops.numbers import humanize
 from tfflops.pipelines.check import FIGURES, CheckRun, ModelResult, figure_label, percent
 from tfflops.reports.layout import PLAIN, Screen, shorten_middle, wrap, wrap_items
-
-
-def render_text(run: CheckRun, screen: Screen = PLAIN) -> str:
-    """The terminal report: each model's lines (``render_result``), then the verdict."""
-    total = len(run.results)
-    blocks = [
-        render_result(r, k, total, run.convention, screen) for k, r in enumerate(run.results, 1)
-    ]
-    return "".join(blocks) + render_verdict(run, screen)
 
 
 def render_result(
@@ -39,8 +31,7 @@ def render_result(
     else:
         out = [painted, *wrap_items(figures, screen.width, "      ", sep=" · ")]
     for failure in r.failures:
-        lines = wrap(failure, screen.width, "      ✗ ")
-        out += [screen.paint(line, "fail") for line in lines]
+        out += [screen.paint(text, "fail") for text in wrap(failure, screen.width, "      ✗ ")]
     for remark in r.remarks:
         out += wrap(remark, screen.width, "      · ")
     return "\n".join(out) + "\n"

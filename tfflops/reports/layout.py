@@ -47,7 +47,7 @@ PLAIN = Screen()
 
 
 def shorten_middle(text: str, width: int) -> str:
-    """A name too long for ``width`` keeps both ends: 'model/b…nv/Conv2D'.
+    """A name too long for ``width`` keeps both ends: 'model/…1/conv/Conv2D' (20).
 
     The end gets two thirds of the room (it tells sibling nodes apart, and holds a
     path's file name), the start one third (the scope, the folder).
