@@ -109,7 +109,10 @@ def _table(c: Comparison, top: int, screen: Screen) -> str:
             (x["label"], str(len(x["nodes"])), _signed(x["flops"]), _signed(x["tfprof_flops"]))
             for x in causes
         ]
-        lines = grid(_columns(["cause", "nodes", u, "tf.profiler"], "lrrr"), rows, width, "  ")
+        heads = ["cause", "nodes", u, "tf.profiler"]
+        if causes[0]["tfprof_flops"] is None:  # tf.profiler did not run: no column of its
+            heads, rows = heads[:3], [row[:3] for row in rows]
+        lines = grid(_columns(heads, "lrrr"[: len(heads)]), rows, width, "  ")
         out += lines[:2]
         for line, cause in zip(lines[2:], causes, strict=True):
             out.append(line)  # each cause's details go under its row
