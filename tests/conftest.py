@@ -14,3 +14,9 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 @pytest.fixture
 def samples() -> Path:
     return SAMPLES
+
+
+@pytest.fixture(autouse=True)
+def _not_a_sized_terminal(monkeypatch):
+    """Text reports follow COLUMNS: the tests' own is unset (80 columns, not a terminal)."""
+    monkeypatch.delenv("COLUMNS", raising=False)

@@ -564,7 +564,9 @@ def test_a_directory_of_ten_models_with_two_jobs(capsys, tmp_path):
     code, out, err = check(capsys, *args)
     assert code == 0, out + err
     results = [line for line in out.splitlines() if line.startswith(("PASS", "FAIL"))]
-    assert [line.split()[1] for line in results] == [str(p) for p in paths]  # input order
+    # input order, each counted; a path too long for 80 columns keeps its file name
+    assert [line.split()[1] for line in results] == [f"[{k}/10]" for k in range(1, 11)]
+    assert [line.split()[2][-11:] for line in results] == [p.name for p in paths]
     assert out.splitlines()[-1] == "10 models passed"
     suites = ET.parse(junit).getroot().findall("testsuite")
     assert [s.get("name") for s in suites] == [str(p) for p in paths]
@@ -600,7 +602,12 @@ def test_an_unreadable_model_stops_the_run(capsys, tmp_path, jobs):
     bad = tmp_path / "model_05.pb"
     bad.write_bytes(random.Random(5).randbytes(2048))
     code, out, err = check(capsys, tmp_path, "--no-tfprof", "--jobs", jobs, "--max-flops", "1G")
-    assert_one_line_error(code, out, err, str(bad))
+    # The five models before it were printed as they were done; then one error line.
+    verdicts = [line.split()[:3] for line in out.splitlines() if not line.startswith(" ")]
+    assert [(v[0], v[1], v[2][-11:]) for v in verdicts] == [
+        ("PASS", f"[{k}/10]", f"model_0{k - 1}.pb") for k in range(1, 6)
+    ]
+    assert_one_line_error(code, "", err, str(bad))
 
 
 def test_a_directory_without_models(capsys, tmp_path):
@@ -635,12 +642,42 @@ def test_a_glob_matching_nothing(capsys, tmp_path):
     assert_one_line_error(code, out, err, "no file matches")
 
 
-def test_progress_only_on_a_terminal(capsys, monkeypatch, tmp_path):
-    _ten_models(tmp_path)
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    code, _, err = check(capsys, tmp_path / "model_0[0-1].pb", "--no-tfprof", "--max-flops", "1G")
-    assert code == 0
-    assert "[1/2]" in err and "[2/2]" in err
+def test_each_model_is_printed_as_it_is_done(monkeypatch, tmp_path):
+    """A CI log shows each model's line as soon as it is checked, before the next starts."""
+    import tfflops.pipelines.check as pipeline
+
+    paths = _ten_models(tmp_path)[:3]
+    events = []
+    measure = pipeline.measure
+
+    def measure_logged(model, **options):
+        events.append(("measure", Path(model).name))
+        return measure(model, **options)
+
+    class Log:  # stdout, as a CI runner's pipe: no terminal
+        def write(self, text):
+            events.append(("print", text.split()[1] if text.startswith(("PASS", "FAIL")) else text))
+
+        def flush(self):
+            events.append(("flush", ""))
+
+        def isatty(self):
+            return False
+
+    monkeypatch.setattr(pipeline, "measure", measure_logged)
+    monkeypatch.setattr(sys, "stdout", Log())
+    assert main(["check", *map(str, paths), "--no-tfprof", "--max-params", "500"]) == 1
+    assert [e for e in events if e[0] != "flush"] == [
+        ("measure", "model_00.pb"),
+        ("print", "[1/3]"),
+        ("measure", "model_01.pb"),
+        ("print", "[2/3]"),
+        ("measure", "model_02.pb"),
+        ("print", "[3/3]"),
+        ("print", "1 of 3 models failed\n"),  # seed_frozen: 25*16 + 16*9 = 544 params > 500
+    ]
+    # flushed after every model: a pipe would otherwise hold the lines until the end
+    assert [e[0] for e in events].count("flush") == 3
 
 
 def test_check_without_tf_profiler_never_imports_tensorflow(tmp_path):

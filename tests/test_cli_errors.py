@@ -130,7 +130,7 @@ BAD_FLAGS = {
     "shape-unknown-node": (["--input-shape", "nosuch=1,2"], ["--input-shape", "'nosuch'"]),
     "shape-wrong-rank": (["--input-shape", "x=1,32,3"], ["--input-shape x", "rank 3"]),
     "shape-contradicts": (["--input-shape", "x=1,31,32,3"], ["--input-shape x", "contradicts"]),
-    "top-zero": (["--top", "0"], ["--top 0"]),
+    "top-negative": (["--top", "-1"], ["--top -1", "0 (every row) or more"]),
     "top-not-int": (["--top", "many"], ["--top", "'many'"]),
     "unknown-convention": (["--convention", "bogus"], ["--convention", "'bogus'"]),
     "unknown-format": (["--format", "xml"], ["--format", "'xml'"]),

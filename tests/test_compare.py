@@ -250,3 +250,12 @@ def test_lowered_control_flow_counts_both_branches():
     assert nonzero(causes(c)) == {}  # the If (42) and its lowered nodes (36 + 6) cancel
     names = {n.name: n.cause for n in c.nodes if n.side == "before"}
     assert names == {"cond": "control_flow", "cond/Identity": "control_flow"}  # StatelessIf
+
+
+def test_without_tf_profiler_the_causes_have_no_column_of_its():
+    c = compare_freeze(SAMPLES / "seed_refvars.pb", "output", tfprof=False)
+    lines = render_comparison(c).splitlines()
+    head = next(line for line in lines if line.lstrip().startswith("cause "))
+    assert head.split() == ["cause", "nodes", "FLOPs"]
+    init = next(line for line in lines if "initializers (phase init)" in line)
+    assert init.split()[-2:] == ["13", "-1,088"]  # 400 + 400 + 144 + 144, nothing after

@@ -6,13 +6,14 @@ Skipped only when the corpus folder is absent (it is never copied into this repo
 """
 
 import csv
+import io
 import json
 
 import pytest
 from conftest import CORPUS
 
 import tfflops
-from tfflops.reports.profile import FORMATS, render
+from tfflops.reports.profile import render
 
 if not (CORPUS / "tfprof.tsv").is_file():
     pytest.skip(f"corpus not found at {CORPUS}", allow_module_level=True)
@@ -38,8 +39,17 @@ def test_corpus_graph(entry):
     for r in records:
         if r["status"] == "unsupported":
             assert r["note"]
-    for fmt in FORMATS:  # every report renders, a graph with nothing to count included
-        assert render(p, fmt)
+    # Every report carries tf.profiler's total as tfprof.tsv has it, and every node once —
+    # a graph with nothing to count included.
+    shown = f"{expected:,}"
+    assert json.loads(render(p, "json"))["totals"]["tfprof_flops"] == expected
+    assert f"\n  tf.profiler FLOPs  {shown}" in render(p, "table", top=0)
+    assert f"\n| tf.profiler FLOPs | {shown}" in render(p, "markdown")
+    assert f"<th>tf.profiler FLOPs</th><td class='num'>{shown}" in render(p, "html")
+    rows = list(csv.DictReader(io.StringIO(render(p, "csv"))))
+    assert [r["name"] for r in rows] == [r["name"] for r in p.leaf_records()]
+    # function bodies' nodes stand for their calls; tf.profiler never sees them (empty)
+    assert sum(int(r["tfprof_flops"] or 0) for r in rows) == expected
 
 
 def test_corpus_is_complete():

@@ -367,8 +367,21 @@ def test_every_formula_says_what_it_counts(capsys):
 
     assert main(["ops"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    listing = lines[: lines.index("")]  # op groups, each followed by its formula's line
-    described = listing[1::2]
-    assert len(described) == len(listing) // 2 > 30
-    assert all(line.strip() for line in described), "an op group without a formula line"
-    assert "    1 arithmetic op per output element; tf.profiler: 1·N(out)" in described
+    assert max(len(line) for line in lines) <= 80  # not a terminal: 80 columns
+    listing = lines[: lines.index("")]
+    # Op groups (continued two columns in), each followed by its formula (four columns in,
+    # continued six in).
+    groups: list[tuple[list[str], list[str]]] = []
+    for line in listing:
+        if not line.startswith(" "):
+            groups.append(([line], []))
+        elif not line.startswith("    ") and not groups[-1][1]:
+            groups[-1][0].append(line.strip())
+        else:
+            groups[-1][1].append(line.strip())
+    assert len(groups) > 30
+    assert all(formula for _, formula in groups), "an op group without a formula line"
+    formulas = {" ".join(names): " ".join(formula) for names, formula in groups}
+    assert formulas["Add, AddV2, Mul, RealDiv, Sub"] == (
+        "1 arithmetic op per output element; tf.profiler: 1·N(out)"
+    )

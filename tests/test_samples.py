@@ -140,3 +140,37 @@ def test_cross_checked_run_keeps_stderr_clean(samples, tmp_path):
     )
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
     assert "450,560" in out.read_text()  # 2*3*3*3*32*32*8 + 32*32*8
+
+
+# conv_bias's Relu: 32*32*8 = 8,192 FLOPs under full, 0 under tfprof (as tf.profiler), macs
+# and exact. A note tells it only where it bears on what was run.
+RELU_NOTES = {
+    ("tfprof", False): "the tfprof convention counts 0, as tf.profiler does, for: Relu (8,192) "
+    "— their FLOPs under --convention full",
+    ("tfprof", True): "tf.profiler counts 0, and so does the tfprof convention, for: "
+    "Relu (8,192) — their FLOPs under --convention full",
+    ("full", True): "tf.profiler counts 0 for: Relu (8,192) — their FLOPs under --convention "
+    "full, in this total, not in its",
+    ("full", False): None,  # tf.profiler did not run: no total of its to explain
+    ("macs", False): None,  # a Relu has no multiply-accumulate: 0 MACs by design
+    ("macs", True): None,
+    ("exact", False): None,
+}
+
+
+@pytest.mark.parametrize(("convention", "tfprof"), RELU_NOTES, ids=str)
+def test_notes_fit_what_was_run(samples, convention, tfprof):
+    p = tfflops.profile(samples / "conv_bias.pb", convention=convention, tfprof=tfprof)
+    about_tfprof = [n for n in p.notes if "tf.profiler" in n]
+    expected = RELU_NOTES[convention, tfprof]
+    assert about_tfprof == ([expected] if expected else [])
+
+
+def test_without_tf_profiler_no_node_note_speaks_of_it(samples):
+    p = tfflops.profile(samples / "seed_refvars.pb", outputs="output", tfprof=False)
+    init = [r["note"] for r in p.node_records() if r["phase"] == INIT]
+    assert set(init) == {"not cross-checked (--no-tfprof); init phase, not in flops"}
+    assert not any("tf.profiler" in n for n in p.notes)
+    ran = tfflops.profile(samples / "seed_refvars.pb", outputs="output")
+    init = {r["note"] for r in ran.node_records() if r["phase"] == INIT}
+    assert init == {"init phase: counted by tf.profiler before freezing, not in flops"}

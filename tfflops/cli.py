@@ -9,6 +9,8 @@ flags given on the command line override them.
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -58,6 +60,13 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
         "pyproject.toml that has one, from here up to the repository root)",
     )
     config.add_argument("--no-config", action="store_true", help="ignore pyproject.toml")
+    common.add_argument(
+        "--color",
+        default="auto",
+        choices=("auto", "always", "never"),
+        help="colour verdicts and findings: auto (on a terminal, unless NO_COLOR; the default), "
+        "always or never",
+    )
 
     saved_model = Parser(add_help=False)
     saved_model.add_argument(
@@ -152,7 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
         "then nodes)",
     )
     p.add_argument(
-        "--top", type=int, metavar="N", help="keep the N largest rows (a table's default: 10)"
+        "--top",
+        type=int,
+        metavar="N",
+        help="keep the N largest rows (a table's default: 10; 0: all)",
     )
     _add_report_options(p, ("table", "json", "csv", "markdown", "html"), "the report")
     p.add_argument(
@@ -266,12 +278,33 @@ def _add_freeze_parsers(sub, parents) -> None:
     )
     c.add_argument("before", help=_MODEL_HELP)
     c.add_argument("after", help=_MODEL_HELP)
-    c.add_argument("--top", type=int, metavar="N", help="keep the N most changed nodes")
+    c.add_argument("--top", type=int, metavar="N", help="keep the N most changed nodes (0: all)")
     _add_report_options(c, ("table", "json", "markdown"), "the comparison")
     c.set_defaults(run=_compare)
 
 
 # ---------------------------------------------------------------- running
+
+
+def screen_for(stream, color: str = "auto"):
+    """The width and colour of text written to ``stream``.
+
+    Width: ``COLUMNS`` if set, else the terminal's; 80 when ``stream`` is no terminal
+    (never under 40). Colour: ``always``, ``never``, or ``auto``: on a terminal unless
+    ``NO_COLOR`` is set (no-color.org) or ``TERM`` is ``dumb``.
+    """
+    from tfflops.reports.layout import MIN_WIDTH, Screen
+
+    terminal = stream.isatty()
+    width = 80
+    if terminal or os.environ.get("COLUMNS", "").strip().isdigit():
+        width = shutil.get_terminal_size((80, 24)).columns
+    if color == "auto":
+        plain = os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb"
+        use_color = terminal and not plain
+    else:
+        use_color = color == "always"
+    return Screen(max(width, MIN_WIDTH), use_color)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -299,7 +332,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def _note(args, text: str) -> None:
     if not args.quiet:
-        print(f"tfflops: note: {text}", file=sys.stderr)
+        from tfflops.reports.layout import wrap
+
+        width = screen_for(sys.stderr).width
+        print("\n".join(wrap(text, width, "tfflops: note: ", "    ")), file=sys.stderr)
+
+
+def _check_top(top: int | None) -> None:
+    if top is not None and top < 0:
+        raise TfflopsError(f"--top {top}: must be 0 (every row) or more")
 
 
 def _report_format(args, formats: tuple[str, ...]) -> str:
@@ -343,8 +384,7 @@ def _profile(args) -> int:
     from tfflops.reports.profile import render
 
     fmt = _report_format(args, ("table", "json", "csv", "markdown", "html"))
-    if args.top is not None and args.top < 1:
-        raise TfflopsError(f"--top {args.top}: must be at least 1")
+    _check_top(args.top)
     input_shapes = parse_shapes(args.input_shape)
     if fmt in ("json", "html") and not args.compare_freeze:
         for option, value in (("--by", args.by), ("--top", args.top)):
@@ -366,15 +406,18 @@ def _profile(args) -> int:
         tag_set=args.tag_set,
         name=_STDIN,
     )
-    _write(args, render(result, fmt, args.by, args.top), [args.model])
+    _write(args, lambda screen: render(result, fmt, args.by, args.top, screen), [args.model])
     return 0
 
 
-def _write(args, text: str, protect: list[str]) -> None:
+def _write(args, render, protect: list[str]) -> None:
+    """``render(screen)``'s text to ``-o`` (laid out for no terminal), else to stdout."""
     if args.output is not None:
-        write_atomic(args.output, text, protect=protect)
+        from tfflops.reports.layout import PLAIN
+
+        write_atomic(args.output, render(PLAIN), protect=protect)
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(render(screen_for(sys.stdout, args.color)))
 
 
 def _inspect(args) -> int:
@@ -387,26 +430,25 @@ def _inspect(args) -> int:
     if args.format == "json":
         sys.stdout.write(json.dumps(summary, indent=1) + "\n")
     else:
-        sys.stdout.write(render_summary(summary))
+        sys.stdout.write(render_summary(summary, screen_for(sys.stdout, args.color)))
     return 0
 
 
 def _ops(args) -> int:
-    from tfflops.analysis.ops import REGISTRY, ZERO_COST
+    from tfflops.reports.ops import render_ops
 
-    by_formula: dict = {}
-    for op, fn in sorted(REGISTRY.items()):
-        by_formula.setdefault(fn, []).append(op)
-    for fn, ops in by_formula.items():
-        doc = (fn.__doc__ or "").strip().splitlines()
-        print(f"{', '.join(ops)}\n    {doc[0] if doc else ''}")
-    print(f"\nzero cost ({len(ZERO_COST)}): {', '.join(sorted(ZERO_COST))}")
+    sys.stdout.write(render_ops(screen_for(sys.stdout, args.color)))
     return 0
 
 
 def _check(args) -> int:
     from tfflops.pipelines.check import expand_models, run_checks
-    from tfflops.reports.check import render_junit, render_markdown, render_text
+    from tfflops.reports.check import (
+        render_junit,
+        render_markdown,
+        render_result,
+        render_verdict,
+    )
 
     budgets = {
         figure: value for figure in FIGURES if (value := getattr(args, f"max_{figure}")) is not None
@@ -426,7 +468,12 @@ def _check(args) -> int:
             if Path(path).resolve() == Path(other_path).resolve():
                 raise TfflopsError(f"{FLAGS[argument]} and {FLAGS[other]}: both name {other_path}")
     protect = [*models, *([args.baseline] if args.baseline else [])]
-    show_progress = sys.stderr.isatty() and not args.quiet
+    screen = screen_for(sys.stdout, args.color)
+
+    def print_result(result, k: int, total: int) -> None:  # as each model is done
+        sys.stdout.write(render_result(result, k, total, args.convention, screen))
+        sys.stdout.flush()
+
     run = run_checks(
         models,
         budgets=budgets,
@@ -435,7 +482,7 @@ def _check(args) -> int:
         fail_on=args.fail_on,
         update_baseline=args.update_baseline,
         jobs=args.jobs,
-        progress=_progress if show_progress else None,
+        on_result=print_result,
         outputs=args.outputs,
         input_shapes=parse_shapes(args.input_shape),
         convention=args.convention,
@@ -447,17 +494,10 @@ def _check(args) -> int:
         write_atomic(args.summary, render_markdown(run), protect=protect, argument="summary")
     if args.junit:
         write_atomic(args.junit, render_junit(run), protect=protect, argument="junit")
-    sys.stdout.write(render_text(run))
+    sys.stdout.write(render_verdict(run, screen))
     if args.update_baseline:
         print(f"wrote {args.baseline}: {len(models)} model(s) updated")
     return 0 if run.passed else 1
-
-
-def _progress(done: int, total: int, model: str) -> None:
-    """A one-line counter on a terminal's stderr, erased when the last model is done."""
-    line = f"[{done}/{total}] {model}"[:79]
-    sys.stderr.write(f"\r\033[K{line}" + ("\r\033[K" if done == total else ""))
-    sys.stderr.flush()
 
 
 def _freeze(args) -> int:
@@ -480,10 +520,13 @@ def _freeze(args) -> int:
         _note(args, note)
     variables = len(frozen.variables)
     source = f" from {frozen.values_from}" if frozen.values_from else ""
-    print(
+    from tfflops.reports.layout import wrap
+
+    done = (
         f"wrote {args.output}: {frozen.nodes_before} nodes → {len(frozen.graph_def.node)}, "
         f"{variables} variable(s) frozen{source}; outputs {', '.join(frozen.outputs)}"
     )
+    print("\n".join(wrap(done, screen_for(sys.stdout).width, "", "  ")))
     return 0
 
 
@@ -494,8 +537,7 @@ def _compare(args) -> int:
     fmt = _report_format(args, FORMATS)
     if fmt not in FORMATS:  # profile --compare-freeze --format csv
         raise TfflopsError(f"--compare-freeze: --format {fmt} not available")
-    if args.top is not None and args.top < 1:
-        raise TfflopsError(f"--top {args.top}: must be at least 1")
+    _check_top(args.top)
     options = {
         "outputs": args.outputs,
         "input_shapes": parse_shapes(args.input_shape),
@@ -518,5 +560,5 @@ def _compare(args) -> int:
         before, after = _model(args.before), _model(args.after)
         result = compare(before, after, **options, labels=labels)
         protect = [args.before, args.after]
-    _write(args, render_comparison(result, fmt, args.top), protect)
+    _write(args, lambda screen: render_comparison(result, fmt, args.top, screen), protect)
     return 0

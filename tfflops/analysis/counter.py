@@ -85,6 +85,7 @@ class NodeCount:
     problem: str | None = None
     bias: str | None = None  # "folded-here" / "folded-away" / "fused-in", for exact-bias
     note: str | None = None  # what a call node's count rests on, what it leaves out
+    call: bool = False  # it calls functions, whose bodies its cost holds
     # A call node: op types inside its bodies with no formula, and inner nodes (as
     # "function/node") with a formula but unknown shapes — neither counted.
     # (Shared empty defaults: the other nodes allocate nothing for them.)
@@ -329,6 +330,7 @@ class _Bodies:
                 outputs=outs,
                 problem=counted.problem,
                 note=counted.note,
+                call=True,
                 inner_unsupported=_no_formula_ops(counted.uncounted),
                 inner_unknown=[u.where for u in counted.uncounted if u.unknown_shape],
                 inner=counted.rows,
@@ -376,10 +378,9 @@ class _Bodies:
             return _Counted(None, problem=problem or f"{node.op} calls no function")
         view = _view(node, node.name, node.op, len(node.input), ins, outs, tuple(costs))
         cost = (lookup(node.op) or function_call)(view)
-        lowered = cost.tfprof
         if call.note:
             notes.append(call.note)
-        note = _call_note(call, lowered, uncounted, notes)
+        note = _call_note(call, uncounted, notes)
         return _Counted(cost, moved, params, uncounted, note=note, rows=tuple(rows))
 
     def count_body(self, run: BodyRun) -> _Counted:
@@ -437,7 +438,7 @@ def _no_formula_ops(uncounted: list[_Uncounted]) -> dict[str, int]:
 _NOTE_UNCOUNTED = 3
 
 
-def _call_note(call: CallShapes, lowered: int, uncounted: list[_Uncounted], notes) -> str:
+def _call_note(call: CallShapes, uncounted: list[_Uncounted], notes) -> str:
     """What a call node's count is: which functions, how they add up, what is left out."""
     names = ", ".join(
         run.function if call.kind == "call" else f"{role} {run.function}" for role, run in call.runs
@@ -459,12 +460,7 @@ def _call_note(call: CallShapes, lowered: int, uncounted: list[_Uncounted], note
         )
     else:
         head = f"calls {names}"
-    parts = [
-        head,
-        "function body counted by tfflops; tf.profiler sees none of it "
-        f"(lowered, it would count {lowered})",
-        *dict.fromkeys(notes),  # branches running one function say it once
-    ]
+    parts = [head, *dict.fromkeys(notes)]  # branches running one function say it once
     named = list(dict.fromkeys(f"{u.where} ({u.op}: {u.reason})" for u in uncounted))
     if named:
         shown = ", ".join(named[:_NOTE_UNCOUNTED])

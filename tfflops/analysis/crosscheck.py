@@ -49,8 +49,12 @@ def crosscheck(
 def _verdict(row: NodeCount, tfprof: TfprofResult | None, unchecked: Verdict) -> Verdict:
     actual = None if tfprof is None else tfprof.per_node.get(row.name, 0)
     notes = []
-    if row.phase == INIT:
-        notes.append("init phase: counted by tf.profiler before freezing, not in flops")
+    if row.phase == INIT:  # what tf.profiler does with it, only where it ran
+        notes.append(
+            "init phase, not in flops"
+            if tfprof is None
+            else "init phase: counted by tf.profiler before freezing, not in flops"
+        )
     if row.note:  # a call node: its function bodies, counted by tfflops alone
         notes.append(row.note)
     if row.cost is None:
@@ -66,6 +70,11 @@ def _verdict(row: NodeCount, tfprof: TfprofResult | None, unchecked: Verdict) ->
     if actual == 0 and row.note is not None:
         # A call node (If, While, PartitionedCall, ...): tf.profiler never looks inside a
         # function; tfflops counts the bodies as tf.profiler does once they are lowered.
+        if row.call:
+            notes.append(
+                "function body counted by tfflops; tf.profiler sees none of it "
+                f"(lowered, it would count {expected})"
+            )
         return Verdict(EXPLAINED, "; ".join(notes), actual)
     if actual == 0 and row.name in tfprof.incomplete:
         notes.insert(0, f"tf.profiler saw an incomplete shape and counted 0 (tfflops: {expected})")

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from tfflops.analysis.conventions import node_flops
+from tfflops.analysis.conventions import node_flops, unit
 from tfflops.analysis.counter import NodeCount
 from tfflops.analysis.crosscheck import MISMATCH, Verdict
 from tfflops.analysis.ops import lookup
@@ -205,14 +205,9 @@ def findings(p: Profile) -> Iterable[str]:
         other = p.total_flops("tfprof", phase="other")
         if other:
             yield f"tf.profiler's total includes {other} FLOPs of nodes the outputs do not need"
-    skipped = Counter()
-    for r in p.rows:
-        if r.phase == INFERENCE and r.cost is not None and not r.cost.tfprof:
-            skipped[r.op] += p.flops_of(r, "full")
-    skipped = +skipped  # drop the zeros
+    skipped = _skipped_by_tfprof(p)
     if skipped:
-        ops = ", ".join(f"{op} ({n})" for op, n in skipped.most_common())
-        yield f"tf.profiler counts 0 for: {ops} (FLOPs under full)"
+        yield skipped
     unknown = [r.name for r in p.rows if r.cost is None and lookup(r.op) is not None]
     unknown += [inner for r in p.rows for inner in r.inner_unknown]
     if unknown:
@@ -241,3 +236,32 @@ def _dtype(row: NodeCount) -> str | None:
     """The dtype of a node's first output (``float``, ``qint32``, ...), None if unknown."""
     dtype = row.outputs[0].dtype if row.outputs else 0
     return dtype_name(dtype) if dtype else None
+
+
+def _skipped_by_tfprof(p: Profile) -> str | None:
+    """The ops tf.profiler counts 0 that cost something, told as fits the run.
+
+    Under ``tfprof`` the figures shown leave them out, so their FLOPs under ``full``
+    are named (the convention, not tf.profiler, when it did not run); under another
+    convention only where tf.profiler ran (its total leaves them out), in that
+    convention's figures. Nothing to say otherwise: a ``macs`` count of a Relu is 0 by
+    design, and without tf.profiler there is no total of its to explain.
+    """
+    ran = p.tfprof_total is not None
+    shown_in = "full" if p.convention == "tfprof" else p.convention
+    if p.convention != "tfprof" and not ran:
+        return None
+    skipped = Counter()
+    for r in p.rows:
+        if r.phase == INFERENCE and r.cost is not None and not r.cost.tfprof:
+            skipped[r.op] += p.flops_of(r, shown_in)
+    skipped = +skipped  # drop the zeros
+    if not skipped:
+        return None
+    ops = ", ".join(f"{op} ({n:,})" for op, n in skipped.most_common())
+    figures = f"their {unit(shown_in)} under --convention {shown_in}"
+    if p.convention != "tfprof":
+        return f"tf.profiler counts 0 for: {ops} — {figures}, in this total, not in its"
+    if ran:
+        return f"tf.profiler counts 0, and so does the tfprof convention, for: {ops} — {figures}"
+    return f"the tfprof convention counts 0, as tf.profiler does, for: {ops} — {figures}"

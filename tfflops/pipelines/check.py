@@ -33,6 +33,7 @@ FINDINGS = ("mismatch", "unsupported", "unknown-shape")
 MODEL_SUFFIXES = (".pb", ".pbtxt", ".meta", ".keras")
 BASELINE_FORMAT = 1
 
+_NODES_NAMED = 3  # nodes a finding names before "… N more" (profile's JSON has them all)
 _FINDING_WORDS = {
     "mismatch": "where tfflops and tf.profiler disagree",
     "unsupported": "of op types tfflops has no formula for",
@@ -208,13 +209,13 @@ def measure(
 def measure_models(
     models: Sequence[str],
     jobs: int = 1,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Callable[[int, int, Measurement], None] | None = None,
     **options,
 ) -> list[Measurement]:
     """``measure`` every model, in ``jobs`` worker processes; results in input order.
 
-    ``progress(done, total, model)`` is called as each result arrives. The first model
-    that fails (in input order) raises its error.
+    ``progress(done, total, measurement)`` is called as each result arrives, in input
+    order. The first model that fails (in input order) raises its error.
     """
     total = len(models)
     if jobs <= 1 or total <= 1:
@@ -222,7 +223,7 @@ def measure_models(
         for i, model in enumerate(models):
             results.append(measure(model, **options))
             if progress:
-                progress(i + 1, total, model)
+                progress(i + 1, total, results[-1])
         return results
 
     import multiprocessing
@@ -241,7 +242,7 @@ def measure_models(
             except BrokenProcessPool:
                 raise TfflopsError(f"{model}: a worker process died profiling it") from None
             if progress:
-                progress(i + 1, total, model)
+                progress(i + 1, total, results[-1])
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return results
@@ -470,7 +471,8 @@ def evaluate(
         nodes = m.findings[finding]
         failures = ()
         if nodes:
-            shown = ", ".join(nodes[:3]) + (", …" if len(nodes) > 3 else "")
+            more = len(nodes) - _NODES_NAMED
+            shown = ", ".join(nodes[:_NODES_NAMED]) + (f", … {more} more" if more > 0 else "")
             failures = (f"{len(nodes)} node(s) {_FINDING_WORDS[finding]}: {shown}",)
         checks.append(Check(finding, finding, len(nodes), failures=failures))
     return ModelResult(m.model, key, m, tuple(checks))
@@ -530,7 +532,7 @@ def run_checks(
     fail_on: Collection[str] = (),
     update_baseline: bool = False,
     jobs: int = 1,
-    progress: Callable[[int, int, str], None] | None = None,
+    on_result: Callable[[ModelResult, int, int], None] | None = None,
     outputs: Sequence[str] | str | None = None,
     input_shapes: Mapping[str, Sequence[int | None]] | None = None,
     convention: str = "tfprof",
@@ -539,7 +541,11 @@ def run_checks(
     tag_set: str | None = None,
 ) -> CheckRun:
     """Measure ``models`` and check them; with ``update_baseline``, (re)write the baseline
-    instead of comparing with it. Usage errors raise TfflopsError before anything runs."""
+    instead of comparing with it. Usage errors raise TfflopsError before anything runs.
+
+    ``on_result(result, k, total)`` gets each model's result as soon as it is checked
+    (in input order), so that a CI log shows progress.
+    """
     convention = check_convention(convention)
     budgets = dict(budgets or {})
     unknown = set(budgets) - set(FIGURES) or set(fail_on) - set(FINDINGS)
@@ -558,18 +564,31 @@ def run_checks(
     if not models:
         raise TfflopsError("no models given")
     old = None
-    if baseline is not None and not update_baseline:
+    # Read before measuring, even to rewrite it: a bad file stops the run before any
+    # model's line is printed.
+    if baseline is not None and (not update_baseline or Path(baseline).exists()):
         old = read_baseline(baseline)
         if old.convention != convention:
             raise TfflopsError(
                 f"`baseline` {baseline}: counts FLOPs under {old.convention!r}, this run "
                 f"under {convention!r}; pass `convention` {old.convention}"
+                + (" or delete the file" if update_baseline else "")
             )
+    if update_baseline:
+        old = None  # rewritten, not compared with
     keys = model_keys(models)
+    results: list[ModelResult] = []
+
+    def check_one(done: int, total: int, m: Measurement) -> None:
+        key = keys[done - 1]
+        results.append(evaluate(m, key, budgets, old, tolerance, fail_on, str(baseline)))
+        if on_result:
+            on_result(results[-1], done, total)
+
     measurements = measure_models(
         models,
         jobs,
-        progress,
+        check_one,
         outputs=outputs,
         input_shapes=input_shapes,
         convention=convention,
@@ -579,13 +598,9 @@ def run_checks(
     )
     if update_baseline:
         write_baseline(baseline, measurements, keys, convention, protect=models)
-    results = tuple(
-        evaluate(m, key, budgets, old, tolerance, fail_on, str(baseline))
-        for m, key in zip(measurements, keys, strict=True)
-    )
     compared_with = None if baseline is None or update_baseline else str(baseline)
     unmatched = ()
     if old is not None:
         matched = {old.entry_key(m) for m in models}
         unmatched = tuple(k for k in old.models if k not in matched)
-    return CheckRun(results, convention, budgets, compared_with, tolerance, unmatched)
+    return CheckRun(tuple(results), convention, budgets, compared_with, tolerance, unmatched)

@@ -53,7 +53,7 @@ def profile(
 
 def _profile(target: Target, convention: str, tfprof: bool) -> Profile:
     graph, output_names = target.graph, target.outputs
-    notes = [*_unfrozen_note(target), *target.notes, *_calls_note(target)]
+    notes = [*_unfrozen_note(target), *target.notes]
     graph_def, source, input_shapes = graph.graph_def, graph.source, target.input_shapes
     phases = phase_list(graph, output_names)
     shapes = infer_shapes(graph, input_shapes)
@@ -73,6 +73,8 @@ def _profile(target: Target, convention: str, tfprof: bool) -> Profile:
         except TfprofUnavailable as e:
             unchecked_reason = f"tf.profiler could not run: {e}"
             notes.append(f"not cross-checked: {unchecked_reason}")
+    if tfprof_result is not None:  # what tf.profiler misses, only where it ran
+        notes += _calls_note(target)
     verdicts = crosscheck(rows, tfprof_result, unchecked_reason)
     result = Profile(
         model=source,

@@ -1,42 +1,53 @@
-"""A ``tfflops check`` run → text for a terminal, Markdown for a pull request, JUnit XML."""
+"""A ``tfflops check`` run → text for a terminal (a model's lines as it is done, then the
+verdict), Markdown for a pull request, JUnit XML."""
 
 from __future__ import annotations
 
-import textwrap
 import xml.etree.ElementTree as ET
 
 from tfflops.numbers import humanize
-from tfflops.pipelines.check import FIGURES, CheckRun, figure_label, percent
+from tfflops.pipelines.check import FIGURES, CheckRun, ModelResult, figure_label, percent
+from tfflops.reports.layout import PLAIN, Screen, shorten_middle, wrap, wrap_items
 
 
-def render_text(run: CheckRun) -> str:
-    """The terminal report: a line per model, its failures and remarks, then a verdict."""
-    out = []
-    for r in run.results:
-        figures = " · ".join(
-            f"{humanize(c.value)} {figure_label(c.name, run.convention)}"
-            for c in r.checks
-            if c.name in FIGURES
-        )
-        line = f"{'PASS' if r.passed else 'FAIL'}  {r.model}"
-        if len(line) + 2 + len(figures) <= 80:
-            out.append(f"{line}  {figures}")
-        else:
-            out += [line, f"      {figures}"]
-        out += [_wrap(f, "      ✗ ") for f in r.failures]
-        out += [_wrap(x, "      · ") for x in r.remarks]
-    if run.unmatched:
-        out.append(_wrap(unmatched_remark(run), "· "))
-    failed, total = len(run.failed), len(run.results)
-    noun = "model" if total == 1 else "models"
-    out.append(f"{failed} of {total} {noun} failed" if failed else f"{total} {noun} passed")
+def render_result(
+    r: ModelResult, k: int, total: int, convention: str, screen: Screen = PLAIN
+) -> str:
+    """One model's lines, ``[k/total]`` in its first: the verdict, its figures, its
+    failures (✗) and remarks (·) — printed as the model is done, for a CI log."""
+    figures = [
+        f"{humanize(c.value)} {figure_label(c.name, convention)}"
+        for c in r.checks
+        if c.name in FIGURES
+    ]
+    verdict = "PASS" if r.passed else "FAIL"
+    counter = f" [{k}/{total}] "
+    model = shorten_middle(r.model, screen.width - len(verdict) - len(counter))
+    line = f"{verdict}{counter}{model}"
+    painted = screen.paint(verdict, verdict.lower()) + line[len(verdict) :]
+    inline = " · ".join(figures)
+    if len(line) + 2 + len(inline) <= screen.width:
+        out = [f"{painted}  {inline}"]
+    else:
+        out = [painted, *wrap_items(figures, screen.width, "      ", sep=" · ")]
+    for failure in r.failures:
+        out += [screen.paint(text, "fail") for text in wrap(failure, screen.width, "      ✗ ")]
+    for remark in r.remarks:
+        out += wrap(remark, screen.width, "      · ")
     return "\n".join(out) + "\n"
 
 
-def _wrap(text: str, bullet: str) -> str:
-    return textwrap.fill(
-        text, 80, initial_indent=bullet, subsequent_indent=" " * len(bullet), break_long_words=False
-    )
+def render_verdict(run: CheckRun, screen: Screen = PLAIN) -> str:
+    """The last lines: baseline entries no model matched, then how many models failed, or
+    that all passed."""
+    out = wrap(unmatched_remark(run), screen.width, "· ") if run.unmatched else []
+    failed, total = len(run.failed), len(run.results)
+    noun = "model" if total == 1 else "models"
+    if failed:
+        out.append(screen.paint(f"{failed} of {total} {noun} failed", "fail"))
+    else:
+        out.append(screen.paint(f"{total} {noun} passed", "pass"))
+    return "\n".join(out) + "\n"
 
 
 def render_markdown(run: CheckRun) -> str:

@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 import json
+from operator import itemgetter
 
 from tfflops.analysis.conventions import unit
 from tfflops.errors import TfflopsError
 from tfflops.pipelines.compare import Comparison, NodeDiff
-from tfflops.reports.text import clip, text_grid
+from tfflops.reports.layout import (
+    PLAIN,
+    Column,
+    Screen,
+    fit_pair,
+    grid,
+    more_line,
+    wrap,
+    wrap_items,
+)
 
 FORMATS = ("table", "json", "markdown")
 
 
-def render_comparison(c: Comparison, fmt: str = "table", top: int | None = None) -> str:
-    """The comparison as ``table``, ``json`` or ``markdown``; ``top`` caps the node rows."""
+def render_comparison(
+    c: Comparison, fmt: str = "table", top: int | None = None, screen: Screen = PLAIN
+) -> str:
+    """The comparison as ``table``, ``json`` or ``markdown``; ``top`` caps the node rows
+    (0: all); a table fits ``screen``."""
     if fmt == "json":
         return json.dumps(c.to_dict(), indent=1) + "\n"
     if fmt == "markdown":
         return _markdown(c, top)
     if fmt == "table":
-        return _table(c, 20 if top is None else top)
+        return _table(c, 20 if top is None else top, screen)
     raise TfflopsError(f"`fmt` {fmt}: a comparison is written as {', '.join(FORMATS)}")
 
 
@@ -76,15 +89,17 @@ def _changed_ops(c: Comparison) -> list[dict]:
     ]
 
 
-def _table(c: Comparison, top: int) -> str:
+def _table(c: Comparison, top: int, screen: Screen) -> str:
     u = unit(c.convention)
+    width = screen.width
     out = [
-        f"{c.before.model}  →  {c.after.model}   [convention: {c.convention}]",
-        f"outputs: {', '.join(c.before.outputs)}  →  {', '.join(c.after.outputs)}",
+        *_header(c, width),
         "",
-        text_grid(["", "before", "after", "difference"], _totals_rows(c), "lrrr", "  "),
+        *grid(
+            _columns(["", "before", "after", "difference"], "lrrr"), _totals_rows(c), width, "  "
+        ),
         "",
-        _headline(c),
+        *wrap(_headline(c), width),
     ]
     causes = c.causes()
     if not causes:
@@ -94,11 +109,15 @@ def _table(c: Comparison, top: int) -> str:
             (x["label"], str(len(x["nodes"])), _signed(x["flops"]), _signed(x["tfprof_flops"]))
             for x in causes
         ]
-        lines = text_grid(["cause", "nodes", u, "tf.profiler"], rows, "lrrr", "  ").splitlines()
+        heads = ["cause", "nodes", u, "tf.profiler"]
+        if causes[0]["tfprof_flops"] is None:  # tf.profiler did not run: no column of its
+            heads, rows = heads[:3], [row[:3] for row in rows]
+        lines = grid(_columns(heads, "lrrr"[: len(heads)]), rows, width, "  ")
         out += lines[:2]
         for line, cause in zip(lines[2:], causes, strict=True):
             out.append(line)  # each cause's details go under its row
-            out += [f"      {d}" for d in cause["details"]]
+            for detail in cause["details"]:
+                out += wrap(detail, width, "      ", "        ")
     ops = _changed_ops(c)
     if ops:
         rows = [
@@ -111,32 +130,71 @@ def _table(c: Comparison, top: int) -> str:
             )
             for r in ops
         ]
-        out += ["", text_grid(["op type", "n", "before", "after", "difference"], rows, "llrrr")]
+        head = ["op type", "n", "before", "after", "difference"]
+        out += ["", *grid(_columns(head, "llrrr"), rows, width)]
     changed = _changed_nodes(c)
-    if changed:
+    kept = changed[:top] if top else changed
+    if kept:
         rows = [
             (
-                clip(n.display_name, 48),
+                n.display_name,
                 _op_change(n),
                 _n(n.flops_before),
                 _n(n.flops_after),
                 _signed(n.flops_difference),
                 n.cause or "",
             )
-            for n in changed[:top]
+            for n in kept
         ]
         head = ["node", "op", "before", "after", "difference", "cause"]
-        out += ["", text_grid(head, rows, "llrrrl")]
-        if len(changed) > top:
-            out.append(f"… {len(changed) - top} more node(s) changed (--top N, --format json)")
+        out += ["", *grid(_columns(head, "llrrrl"), rows, width)]
+    if len(kept) < len(changed):
+        out += wrap(_more_nodes(changed, kept, u, "--top 0 for all"), width, "", "  ")
     for side in ("before", "after"):
         only = [n.name for n in c.nodes if n.side == side]
         if only:
-            more = f", … {len(only) - 4} more" if len(only) > 4 else ""
-            out.append(f"only in {side}: {len(only)} node(s): {', '.join(only[:4])}{more}")
+            shown = only[:_ONLY_SHOWN]
+            if len(only) > len(shown):
+                shown.append(f"… {len(only) - len(shown)} more (--format json lists all)")
+            head = f"only in {side}: {len(only)} node(s): "
+            out += wrap_items(shown, width, head, "  ")
     if c.notes:
-        out += ["", "notes:", *[f"  - {n}" for n in c.notes]]
+        out += ["", "notes:"]
+        for note in c.notes:
+            out += wrap(note, width, "  - ", "    ")
     return "\n".join(out) + "\n"
+
+
+_ONLY_SHOWN = 4  # nodes named of those only one side has
+
+
+def _header(c: Comparison, width: int) -> list[str]:
+    """'BEFORE  →  AFTER   [convention: C]' and the outputs; when the models' names leave
+    no room for the convention, it ends the outputs' line instead."""
+    tail = f"   [convention: {c.convention}]"
+    models = (c.before.model, c.after.model)
+    outputs = (", ".join(c.before.outputs), ", ".join(c.after.outputs))
+    on_models, on_outputs = (
+        (tail, "") if len("  →  ".join(models)) + len(tail) <= width else ("", tail)
+    )
+    before, after = fit_pair(*models, width - len(on_models) - len("  →  "))
+    left, right = fit_pair(*outputs, width - len(on_outputs) - len("outputs:   →  "))
+    return [f"{before}  →  {after}{on_models}", f"outputs: {left}  →  {right}{on_outputs}"]
+
+
+def _more_nodes(changed: list[NodeDiff], kept: list[NodeDiff], u: str, hint: str) -> str:
+    """'… 11 more changed nodes, 2.3% of FLOPs changed; --top 0 for all'."""
+    moved = [{"flops": abs(n.flops_difference)} for n in changed]
+    noun = ("changed node", "changed nodes")
+    return more_line(moved[len(kept) :], moved, noun, [("flops", f"{u} changed")], hint)
+
+
+def _columns(heads: list[str], align: str) -> list[Column]:
+    """A comparison grid's columns: the text ones (names, op types, causes) give way."""
+    return [
+        Column(head, itemgetter(i), a, shrink=a == "l", least=16 if i == 0 else 10)
+        for i, (head, a) in enumerate(zip(heads, align, strict=True))
+    ]
 
 
 def _markdown(c: Comparison, top: int | None) -> str:
@@ -177,11 +235,14 @@ def _markdown(c: Comparison, top: int | None) -> str:
         "|---|---|---:|---:|---:|---|",
     ]
     changed = _changed_nodes(c)
-    for n in changed[:top] if top else changed:
+    kept = changed[:top] if top else changed
+    for n in kept:
         out.append(
             f"| `{n.display_name}` | {_op_change(n)} | {n.flops_before:,} | {n.flops_after:,} | "
             f"{_signed(n.flops_difference)} | {n.cause} |"
         )
+    if len(kept) < len(changed):
+        out += ["", _more_nodes(changed, kept, u, "`--top 0` for all")]
     for side in ("before", "after"):
         only = [n.name for n in c.nodes if n.side == side]
         if only:

@@ -1,8 +1,10 @@
-"""Profile → one self-contained HTML page (``--format html``).
+"""Profile → one self-contained HTML page (``--format html``), made for exploring.
 
-Nothing is fetched: the styles, the bar chart (CSS bars) and the few lines of script that
-sort the node table are all inline, so the file can be attached to a CI run or mailed.
-Every name from the graph or the command line is escaped.
+Nothing is fetched: the styles, the bar charts (CSS bars) and the few lines of script that
+sort and filter the node table are all inline, so the file can be attached to a CI run or
+mailed. The charts' figure (FLOPs, params, bytes) and the node table's toggles (nodes that
+cost nothing, findings only) are radio buttons and checkboxes styled with CSS: they work
+without the script. Every name from the graph or the command line is escaped.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from html import escape
 
 from tfflops.analysis.conventions import unit
+from tfflops.analysis.crosscheck import MISMATCH, UNSUPPORTED
 from tfflops.analysis.profile import Profile
 from tfflops.numbers import humanize
 from tfflops.reports.text import group_rows, totals_lines
@@ -35,7 +38,18 @@ th { background: var(--head); }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .bars td.bar { width: 40%; min-width: 10rem; }
 .bars .fill { background: var(--bar); height: .9rem; border-radius: 2px; min-width: 1px; }
-#nodes th { cursor: pointer; user-select: none; position: sticky; top: 0; }
+#nodes th { cursor: pointer; user-select: none; position: sticky; top: 0; z-index: 1; }
+td.shape { white-space: nowrap; max-width: 16rem; overflow: hidden; text-overflow: ellipsis; }
+td.name { word-break: break-all; min-width: 12rem; }
+.chart > section { display: none; }
+#chart-flops:checked ~ #by-op, #chart-params:checked ~ #by-op-params,
+#chart-bytes:checked ~ #by-op-bytes { display: block; }
+.chart > label, .tools label { margin-right: 1rem; }
+#show-zero:not(:checked) ~ table tr.zero { display: none; }
+#only-findings:checked ~ table tbody tr:not(.finding) { display: none; }
+tr.mismatch > td:first-child { box-shadow: inset 4px 0 #cf222e; }
+tr.unsupported > td:first-child { box-shadow: inset 4px 0 #d4a72c; }
+#filter { font: inherit; padding: .2rem .4rem; min-width: 16rem; margin-right: 1rem; }
 #nodes th[aria-sort=ascending]::after { content: " ▲"; }
 #nodes th[aria-sort=descending]::after { content: " ▼"; }
 .status { padding: 0 .4rem; border-radius: 1rem; font-size: 12px; white-space: nowrap; }
@@ -46,8 +60,16 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 td.note { color: var(--muted); max-width: 30rem; }
 """
 
-# Sorts the node table by the clicked column: numbers by data-value, text otherwise.
+# Sorts the node table by the clicked column (numbers by data-value, text otherwise), and
+# keeps the rows whose name or op holds what is typed in the filter box.
 _SCRIPT = """
+document.getElementById("filter").addEventListener("input", function (event) {
+  var text = event.target.value.toLowerCase();
+  document.querySelectorAll("#nodes tbody tr").forEach(function (row) {
+    var seen = (row.cells[0].textContent + " " + row.cells[1].textContent).toLowerCase();
+    row.hidden = text !== "" && seen.indexOf(text) < 0;
+  });
+});
 document.querySelectorAll("#nodes th").forEach(function (th, column) {
   th.addEventListener("click", function () {
     var table = th.closest("table"), body = table.tBodies[0];
@@ -74,7 +96,8 @@ document.querySelectorAll("#nodes th").forEach(function (th, column) {
 
 
 def render_html(p: Profile) -> str:
-    """The whole page: totals, FLOPs by op type as bars, the sortable nodes, the findings."""
+    """The whole page: totals, a chart by op type (FLOPs, params or bytes), the findings,
+    the nodes (largest first, filterable, sortable)."""
     u = unit(p.convention)
     parts = [
         "<!DOCTYPE html>",
@@ -90,7 +113,7 @@ def render_html(p: Profile) -> str:
         f'<p class="meta">outputs: <code>{_e(", ".join(p.outputs))}</code> · '
         f"convention: <code>{_e(p.convention)}</code> · {u} are inference-phase</p>",
         *_totals(p),
-        *_by_op(p, u),
+        *_charts(p, u),
         *_findings(p),
         *_nodes(p, u),
         f"<script>{_SCRIPT}</script>",
@@ -109,30 +132,61 @@ def _totals(p: Profile) -> list[str]:
     return ['<section id="totals">', "<h2>Totals</h2>", "<table>", *rows, "</table>", "</section>"]
 
 
-def _by_op(p: Profile, u: str) -> list[str]:
-    rows = sorted(group_rows(p, "op"), key=lambda r: (-r["flops"], r["name"]))
-    rows = [r for r in rows if r["flops"] or r["tfprof_flops"]]
-    total = p.totals["flops"]
-    widest = max((r["flops"] for r in rows), default=0)
+# The charts a reader picks from: (key, section id, figure, radio label).
+def _chart_figures(u: str) -> list[tuple[str, str, str, str]]:
+    return [
+        ("flops", "by-op", u, u),
+        ("params", "by-op-params", "params", "params"),
+        ("bytes", "by-op-bytes", "bytes moved", "bytes moved"),
+    ]
+
+
+def _charts(p: Profile, u: str) -> list[str]:
+    """Bars by op type of one figure at a time, picked by radio buttons (FLOPs first)."""
+    figures = _chart_figures(u)
+    out = ['<div class="chart">']
+    for k, (key, _, _, label) in enumerate(figures):
+        checked = " checked" if k == 0 else ""
+        out.append(
+            f'<input type="radio" name="chart" id="chart-{key}"{checked}>'
+            f'<label for="chart-{key}">{_e(label)}</label>'
+        )
+    rows = group_rows(p, "op")
+    for key, section, figure, _ in figures:
+        out += _by_op(p, rows, key, section, figure)
+    return [*out, "</div>"]
+
+
+def _by_op(p: Profile, rows: list[dict], key: str, section: str, figure: str) -> list[str]:
+    """One chart: op types by ``key``, largest first, bars scaled to the largest."""
+    flops = key == "flops"
+    rows = sorted(rows, key=lambda r: (-r[key], r["name"]))
+    rows = [r for r in rows if r[key] or (flops and r["tfprof_flops"])]
+    total = sum(r[key] for r in rows)
+    widest = max((r[key] for r in rows), default=0)
+    heading = f"{figure} by op type" + (f" ({_e(p.convention)})" if flops else "")
+    tfprof_head = "<th class='num'>tf.profiler FLOPs</th>" if flops else ""
     out = [
-        '<section id="by-op">',
-        f"<h2>{u} by op type ({_e(p.convention)})</h2>",
+        f'<section id="{section}">',
+        f"<h2>{heading}</h2>",
         '<table class="bars">',
-        f"<tr><th>op type</th><th class='num'>nodes</th><th>share</th><th class='num'>{u}</th>"
-        "<th class='num'>%</th><th class='num'>tf.profiler FLOPs</th></tr>",
+        f"<tr><th>op type</th><th class='num'>nodes</th><th>share</th>"
+        f"<th class='num'>{figure}</th><th class='num'>%</th>{tfprof_head}</tr>",
     ]
     for r in rows:
-        width = 100 * r["flops"] / widest if widest else 0
-        share = f"{100 * r['flops'] / total:.1f}" if total else "-"
+        width = 100 * r[key] / widest if widest else 0
+        share = f"{100 * r[key] / total:.1f}" if total else "-"
         tfprof = "-" if r["tfprof_flops"] is None else f"{r['tfprof_flops']:,}"
         out.append(
             f"<tr><td>{_e(r['name'])}</td><td class='num'>{r['count']}</td>"
             f"<td class='bar'><div class='fill' style='width:{width:.2f}%'></div></td>"
-            f"<td class='num' title='{humanize(r['flops'])}'>{r['flops']:,}</td>"
-            f"<td class='num'>{share}</td><td class='num'>{tfprof}</td></tr>"
+            f"<td class='num' title='{humanize(r[key])}'>{r[key]:,}</td>"
+            f"<td class='num'>{share}</td>"
+            + (f"<td class='num'>{tfprof}</td>" if flops else "")
+            + "</tr>"
         )
     if not rows:
-        out.append(f"<tr><td colspan='6'>no {u} in the inference phase</td></tr>")
+        out.append(f"<tr><td colspan='6'>no {figure} in the inference phase</td></tr>")
     return [*out, "</table>", "</section>"]
 
 
@@ -151,32 +205,48 @@ def _findings(p: Profile) -> list[str]:
 def _nodes(p: Profile, u: str) -> list[str]:
     head = (
         "<tr><th>node</th><th>op</th><th>phase</th>"
-        f"<th class='num'>{u}</th><th class='num'>tf.profiler FLOPs</th>"
+        f"<th class='num' aria-sort='descending'>{u}</th>"
+        "<th class='num'>tf.profiler FLOPs</th>"
         "<th class='num'>params</th><th class='num'>bytes</th>"
         "<th>output shapes</th><th>status</th><th>note</th></tr>"
     )
-    body = []
-    for r in p.node_records():
+    records = sorted(p.node_records(), key=lambda r: (-r["flops"], -r["params"], r["name"]))
+    body, zero, found = [], 0, 0
+    for r in records:
         tfprof = r["tfprof_flops"]
+        finding = r["status"] in (MISMATCH, UNSUPPORTED)
+        free = not (finding or r["flops"] or r["params"] or tfprof)
+        zero += free
+        found += finding
+        kind = f" class='finding {r['status']}'" if finding else " class='zero'" if free else ""
+        shapes = _e(_shapes(r["output_shapes"]))
         body.append(
-            f"<tr><td class='name'>{_e(r['name'])}</td><td>{_e(r['op'])}</td>"
+            f"<tr{kind}><td class='name'>{_e(r['name'])}</td><td>{_e(r['op'])}</td>"
             f"<td>{_e(r['phase'])}</td>"
             f"{_num_cell(r['flops'])}{_num_cell(tfprof)}"
             f"{_num_cell(r['params'])}{_num_cell(r['bytes'])}"
-            f"<td class='shape'>{_e(_shapes(r['output_shapes']))}</td>"
+            f"<td class='shape' title='{shapes}'>{shapes}</td>"
             f"<td><span class='status {_e(r['status'])}'>{_e(r['status'])}</span></td>"
             f"<td class='note'>{_e(r['note'])}</td></tr>"
         )
     return [
         '<section id="nodes">',
         f"<h2>Nodes ({len(body)})</h2>",
-        '<p class="hint">Click a column header to sort.</p>',
+        '<p class="hint">Largest first; click a column header to sort.</p>',
+        '<div class="tools">',
+        '<input type="search" id="filter" placeholder="filter by name or op" '
+        'aria-label="filter nodes by name or op">',
+        '<input type="checkbox" id="show-zero">'
+        f'<label for="show-zero">show the {zero} node(s) that cost nothing</label>',
+        '<input type="checkbox" id="only-findings">'
+        f'<label for="only-findings">only the {found} finding(s): mismatch, unsupported</label>',
         "<table>",
         f"<thead>{head}</thead>",
         "<tbody>",
         *body,
         "</tbody>",
         "</table>",
+        "</div>",
         "</section>",
     ]
 

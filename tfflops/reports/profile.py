@@ -5,26 +5,26 @@ from __future__ import annotations
 import csv
 import io
 import json
-import textwrap
 
 from tfflops.analysis.conventions import unit
 from tfflops.analysis.profile import NODE_COLUMNS, Profile
 from tfflops.numbers import humanize
 from tfflops.reports.html import render_html
-from tfflops.reports.text import (
-    WIDTH,
-    clip,
-    clip_end,
-    group_rows,
-    text_grid,
-    totals_lines,
-)
+from tfflops.reports.layout import PLAIN, Column, Screen, fit_pair, grid, more_line, wrap
+from tfflops.reports.text import group_rows, totals_lines
 
 FORMATS = ("table", "json", "csv", "markdown", "html")
 
 
-def render(p: Profile, fmt: str = "table", by: str | None = None, top: int | None = None) -> str:
-    """The report in ``fmt``; ``by`` groups rows (node, op, scope), ``top`` keeps the largest."""
+def render(
+    p: Profile,
+    fmt: str = "table",
+    by: str | None = None,
+    top: int | None = None,
+    screen: Screen = PLAIN,
+) -> str:
+    """The report in ``fmt``; ``by`` groups rows (node, op, scope), ``top`` keeps the largest
+    (0: all); a table fits ``screen``."""
     if fmt == "json":
         return json.dumps(p.to_dict(), indent=1) + "\n"
     if fmt == "csv":
@@ -33,7 +33,7 @@ def render(p: Profile, fmt: str = "table", by: str | None = None, top: int | Non
         return _markdown(p, by or "op", top)
     if fmt == "html":
         return render_html(p)
-    return _table(p, by, top)
+    return _table(p, by, top, screen)
 
 
 def _sorted(rows: list[dict], top: int | None) -> list[dict]:
@@ -63,75 +63,79 @@ def _csv(p: Profile, by: str, top: int | None) -> str:
     return out.getvalue()
 
 
-def _table(p: Profile, by: str | None, top: int | None) -> str:
-    top = 10 if top is None else top
+# How a grouping's rows are named, one and many.
+_NOUNS = {"node": ("node", "nodes"), "op": ("op type", "op types"), "scope": ("scope", "scopes")}
+_DEFAULT_TOP = 10  # rows of a table when --top is not given (the op types: all of them)
+
+
+def _table(p: Profile, by: str | None, top: int | None, screen: Screen) -> str:
     u = unit(p.convention)
-    out = [_header(p), ""]
-    width = max(len(k) for k, _ in totals_lines(p))
-    out += [f"  {k:<{width}}  {v}" for k, v in totals_lines(p)]
-    groupings = [by] if by else ["op", "node"]
+    out = [_header(p, screen.width), ""]
+    totals = totals_lines(p, screen.paint)
+    width = max(len(k) for k, _ in totals)
+    out += [f"  {k:<{width}}  {v}" for k, v in totals]
     shown = False
-    for grouping in groupings:
-        rows = [
-            r for r in group_rows(p, grouping) if r["flops"] or r["tfprof_flops"] or r["params"]
-        ]
-        rows = _sorted(rows, None if grouping == "op" and not by else top)
-        if rows:
-            out += ["", _grid(rows, grouping, u, p.totals["flops"])]
+    for grouping in [by] if by else ["op", "node"]:
+        rows = _sorted([r for r in group_rows(p, grouping) if _costs(r)], None)
+        limit = None if grouping == "op" and not by else top
+        limit = _DEFAULT_TOP if limit is None and (by or grouping == "node") else limit
+        kept = rows[:limit] if limit else rows
+        if kept:
+            out += ["", *grid(_columns(p, grouping), kept, screen.width)]
             shown = True
+        if len(kept) < len(rows):
+            figures = [("flops", u), ("params", "params")]
+            more = more_line(rows[len(kept) :], rows, _NOUNS[grouping], figures, "--top 0 for all")
+            out += wrap(more, screen.width, "", "  ")
     if not shown:
         out += ["", "  no node the outputs need has FLOPs or parameters"]
     if p.notes:
-        out += ["", "notes:"] + [
-            textwrap.fill(n, WIDTH, initial_indent="  - ", subsequent_indent="    ")
-            for n in p.notes
-        ]
+        out += ["", "notes:"]
+        for note in p.notes:
+            out += wrap(note, screen.width, "  - ", "    ")
     return "\n".join(out) + "\n"
 
 
-def _header(p: Profile) -> str:
-    """'MODEL  →  OUTPUTS   [convention: C]' in WIDTH columns, the convention always shown."""
+def _costs(row: dict) -> bool:
+    """Whether a row costs anything a grid shows (rows that cost nothing are left out)."""
+    return bool(row["flops"] or row["tfprof_flops"] or row["params"])
+
+
+def _header(p: Profile, width: int) -> str:
+    """'MODEL  →  OUTPUTS   [convention: C]' in ``width`` columns, the convention always shown."""
     tail = f"   [convention: {p.convention}]"
-    room = WIDTH - len(tail) - 5  # for the model and the outputs
+    room = width - len(tail) - 5  # for the model and the outputs
     outputs = ", ".join(p.outputs)
     more = f" (+{len(p.outputs) - 1} more)" if len(p.outputs) > 1 else ""
-    if more and len(p.model) + len(outputs) > room:
-        outputs = p.outputs[0] + more
-    model = clip(p.model, max(room - len(outputs), min(len(p.model), room // 2)))
-    if len(model) + len(outputs) > room:  # names keep their end, as in the grid
-        outputs = clip(p.outputs[0], room - len(model) - len(more)) + more
+    if not more or len(p.model) + len(outputs) <= room:
+        model, outputs = fit_pair(p.model, outputs, room)
+    else:  # the first output, shortened if need be, and how many more
+        model, first = fit_pair(p.model, p.outputs[0], room - len(more))
+        outputs = first + more
     return f"{model}  →  {outputs}{tail}"
 
 
-def _grid(rows: list[dict], by: str, u: str, total: int) -> str:
+def _columns(p: Profile, by: str) -> list[Column]:
+    """The one place that decides a profile grid's columns, in order.
+
+    Names give way first when the grid is too wide; the tf.profiler column is there only
+    when tf.profiler ran.
+    """
+    total = p.totals["flops"]
     head = {"node": "node", "op": "op type", "scope": "scope"}[by]
-    cols = [head, "n" if by != "node" else "op", u, "%", "tf.profiler", "params"]
-    body = []
-    for r in rows:
-        share = f"{100 * r['flops'] / total:.1f}" if total else "-"
-        second = r["op"] if by == "node" else str(r["count"])
-        body.append(
-            [
-                r["name"],
-                second,
-                humanize(r["flops"]),
-                share,
-                humanize(r["tfprof_flops"]),
-                humanize(r["params"]),
-            ]
-        )
-    widths = [
-        max(len(c), *(len(b[i]) for b in body)) if body else len(c) for i, c in enumerate(cols)
+    columns = [Column(head, lambda r: r["name"], "l", shrink=True, least=16)]
+    if by == "node":
+        columns.append(Column("op", lambda r: r["op"], "l", shrink=True, least=10))
+    else:
+        columns.append(Column("n", lambda r: str(r["count"]), "l"))
+    columns += [
+        Column(unit(p.convention), lambda r: humanize(r["flops"])),
+        Column("%", lambda r: f"{100 * r['flops'] / total:.1f}" if total else "-"),
     ]
-    # Long names give way first (kept: their end), then long op types (kept: their start).
-    excess = sum(widths) + 2 * (len(widths) - 1) - WIDTH
-    for i, least, shorten in ((0, 16, clip), (1, 10, clip_end)):
-        cut = min(max(excess, 0), max(widths[i] - least, 0))
-        widths[i] -= cut
-        excess -= cut
-        for b in body:
-            b[i] = shorten(b[i], widths[i])
-    return text_grid(cols, body, "llrrrr")
+    if p.tfprof_total is not None:
+        columns.append(Column("tf.profiler", lambda r: humanize(r["tfprof_flops"])))
+    columns.append(Column("params", lambda r: humanize(r["params"])))
+    return columns
 
 
 def _markdown(p: Profile, by: str, top: int | None) -> str:
@@ -149,10 +153,15 @@ def _markdown(p: Profile, by: str, top: int | None) -> str:
         f"| {head} | count | {u} | tf.profiler | params | bytes |",
         "|---|---:|---:|---:|---:|---:|",
     ]
-    for r in _sorted(group_rows(p, by), top):
+    rows = _sorted(group_rows(p, by), None)
+    kept = rows[:top] if top else rows
+    for r in kept:
         tf = "-" if r["tfprof_flops"] is None else f"{r['tfprof_flops']:,}"
         figures = f"{r['flops']:,} | {tf} | {r['params']:,} | {r['bytes']:,}"
         out.append(f"| `{r['name']}` | {r['count']} | {figures} |")
+    if len(kept) < len(rows):
+        figures = [("flops", u), ("params", "params")]
+        out += ["", more_line(rows[len(kept) :], rows, _NOUNS[by], figures, "`--top 0` for all")]
     if p.notes:
         out += ["", *[f"- {n}" for n in p.notes]]
     return "\n".join(out) + "\n"

@@ -1,4 +1,4 @@
-"""What every text report shares: totals lines, grouped rows, grids, clipped names."""
+"""A profile's figures as every report shows them: grouped rows and the totals lines."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from tfflops.analysis.conventions import unit
 from tfflops.analysis.profile import Profile
 from tfflops.graph.phases import INFERENCE
 from tfflops.numbers import exact_number
-
-WIDTH = 80  # a table fits an 80-column terminal
 
 
 def group_rows(p: Profile, by: str) -> list[dict]:
@@ -40,8 +38,11 @@ def group_rows(p: Profile, by: str) -> list[dict]:
     return list(groups.values())
 
 
-def totals_lines(p: Profile) -> list[tuple[str, str]]:
-    """(label, value) pairs of the totals, every label naming its unit."""
+def totals_lines(p: Profile, paint=None) -> list[tuple[str, str]]:
+    """(label, value) pairs of the totals, every label naming its unit.
+
+    ``paint(text, status)`` colours the node counts by status (a ``Screen``'s).
+    """
     t = p.totals
     u = unit(p.convention)
     lines = [
@@ -57,34 +58,13 @@ def totals_lines(p: Profile) -> list[tuple[str, str]]:
     ]
     if t["init_flops"]:
         lines.append((f"init-phase {u}", exact_number(t["init_flops"])))
+    paint = paint or (lambda text, status: text)
+    counts = p.status_counts()
     if t["tfprof_flops"] is None:
-        unsupported = p.status_counts().get("unsupported", 0)
-        checked = f"not cross-checked, {unsupported} unsupported"
+        unsupported = counts.get("unsupported", 0)
+        shown = f"{unsupported} unsupported"
+        checked = "not cross-checked, " + (paint(shown, "unsupported") if unsupported else shown)
     else:
-        checked = ", ".join(f"{n} {s}" for s, n in sorted(p.status_counts().items()))
+        checked = ", ".join(paint(f"{n} {s}", s) for s, n in sorted(counts.items()))
     lines.append(("nodes", f"{t['nodes']} ({checked})"))
     return lines
-
-
-def text_grid(head: list[str], rows: list, align: str, indent: str = "") -> str:
-    """A text table: a header, a rule, the rows; ``align`` has an ``l`` or ``r`` per column."""
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(head)]
-
-    def line(cells) -> str:
-        padded = (
-            cell.ljust(w) if a == "l" else cell.rjust(w)
-            for cell, w, a in zip(cells, widths, align, strict=True)
-        )
-        return (indent + "  ".join(padded)).rstrip()
-
-    rule = indent + "  ".join("-" * w for w in widths)
-    return "\n".join([line(head), rule, *(line(r) for r in rows)])
-
-
-def clip(text: str, width: int) -> str:
-    """Keep the end of a long name (the part that tells nodes apart): '…conv1/BiasAdd'."""
-    return text if len(text) <= width else "…" + text[-(width - 1) :]
-
-
-def clip_end(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
