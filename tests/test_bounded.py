@@ -147,3 +147,16 @@ def test_function_analysis_stays_bounded_and_says_so():
     said = f"budget of {MAX_BODY_RUNS:,} function bodies"
     assert said in str(row.problem) + str(row.note)  # the budget cut part of the chain off
     assert any("unknown shapes not counted" in n for n in p.notes)
+
+
+def test_a_function_called_2_to_the_29_times_counts_fast_and_lists_boundedly():
+    # x unknown: every call passes the same (unknown-valued) argument, so each body is
+    # analysed once; the count multiplies, the views list a bounded number of rows.
+    g = _chain_of_functions(30)
+    p = tfflops.profile(g, outputs=["call"], tfprof=False)
+    # f0..f28 each run Mul, AddV2, AddV2, AddV2 on scalars (4 FLOPs under tfprof), and f_k
+    # runs 2**k times: 4·(2**29 − 1) = 2147483644
+    assert p.totals["flops"] == 2147483644
+    doc = p.to_dict()
+    assert len(doc["function_nodes"]) <= 100_000
+    assert sum(n["flops"] for n in doc["nodes"]) == 2147483644

@@ -140,16 +140,8 @@ def _view(node, name, op, edges, ins, outs, bodies=()) -> OpView:
         num_raw_inputs=edges,
         name=name,
         bodies=bodies,
-        values=tuple([_small_ints(i) for i in ins]),
+        values=tuple([None if i is None else i.value for i in ins]),
     )
-
-
-def _small_ints(info: TensorInfo | None) -> tuple[int, ...] | None:
-    """A known integer value as a flat tuple (an axis, a size), for formulas that need one."""
-    value = None if info is None else info.value
-    if value is None or value.dtype.kind not in "iub":
-        return None
-    return tuple(int(v) for v in value.reshape(-1))
 
 
 def _bytes(infos: list[TensorInfo | None]) -> int:
@@ -381,6 +373,8 @@ class _Bodies:
         if call.note:
             notes.append(call.note)
         note = _call_note(call, uncounted, notes)
+        # Once each: a function called many times over would repeat them exponentially.
+        uncounted = list(dict.fromkeys(uncounted))
         return _Counted(cost, moved, params, uncounted, note=note, rows=tuple(rows))
 
     def count_body(self, run: BodyRun) -> _Counted:
@@ -421,6 +415,7 @@ class _Bodies:
             tfprof=sum(r.cost.tfprof for r in rows if r.cost),
         )
         moved = sum(r.bytes for r in rows)
+        uncounted = list(dict.fromkeys(uncounted))
         counted = _Counted(cost, moved, params, uncounted, rows=tuple(rows))
         self.memo[id(run)] = counted
         return counted

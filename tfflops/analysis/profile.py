@@ -15,6 +15,9 @@ from tfflops.analysis.shapes import ShapeResult
 from tfflops.graph.phases import INFERENCE, INIT
 from tfflops.graph.tensors import dtype_name
 
+# How many function-body rows the views list before a call node stays one row.
+MAX_LEAF_ROWS = 100_000
+
 NODE_COLUMNS = (
     "name",
     "op",
@@ -90,12 +93,14 @@ class Profile:
         node stays for what its bodies' rows do not account for: its parameters (the
         variables it reads), and any FLOPs not in them."""
         records = []
+        budget = [MAX_LEAF_ROWS]
         for record, row in zip(self.node_records(), self.rows, strict=True):
             record["function"] = None
-            if not row.inner or row.cost is None:
+            leaves = _leaves(row.inner, budget) if row.inner and row.cost is not None else None
+            if leaves is None:
                 records.append(record)
                 continue
-            inner = [self._inner_record(r, row.phase) for r in _leaves(row.inner)]
+            inner = [self._inner_record(r, row.phase) for r in leaves]
             record["flops"] -= sum(r["flops"] for r in inner)
             record["bytes"] -= sum(r["bytes"] for r in inner)
             if record["flops"] or record["params"] or record["bytes"]:
@@ -221,14 +226,20 @@ def findings(p: Profile) -> Iterable[str]:
         yield f"{statuses[MISMATCH]} node(s) where tfflops and tf.profiler disagree (mismatch)"
 
 
-def _leaves(rows) -> list[NodeCount]:
-    """Body rows, nested calls replaced by their own bodies' rows."""
+def _leaves(rows, budget: list[int]) -> list[NodeCount] | None:
+    """Body rows, nested calls replaced by their own bodies' rows; None when that would
+    list more than ``budget[0]`` rows (functions that call each other many times over: the
+    call then stays one row), which the budget is charged with otherwise."""
     out = []
     for row in rows:
-        if row.inner and row.cost is not None:
-            out.extend(_leaves(row.inner))
-        else:
+        nested = _leaves(row.inner, budget) if row.inner and row.cost is not None else None
+        if nested is None:
             out.append(row)
+            budget[0] -= 1
+        else:
+            out.extend(nested)
+        if budget[0] < 0:
+            return None
     return out
 
 

@@ -53,14 +53,16 @@ class OpView(NamedTuple):
     num_raw_inputs: int | None = None
     name: str = ""
     bodies: tuple[Cost, ...] = ()
-    values: tuple[tuple[int, ...] | None, ...] = ()
+    values: tuple[Any, ...] = ()
 
     def value(self, i: int) -> tuple[int, ...]:
-        """Input ``i``'s value, flat; UnknownShape when it is not known statically."""
+        """Input ``i``'s value as flat ints; UnknownShape when it is not known statically
+        (or not integers)."""
         value = self.values[i] if i < len(self.values) else None
-        if value is None:
+        array = None if value is None else np.asarray(value)
+        if array is None or array.dtype.kind not in "iub":
             raise UnknownShape(f"value of input {i} is not known statically")
-        return value
+        return tuple(int(v) for v in array.reshape(-1))
 
     def in_shape(self, i: int = 0) -> tuple[int, ...]:
         return _known(self.inputs[i] if i < len(self.inputs) else None, f"input {i}")
