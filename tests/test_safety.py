@@ -12,6 +12,8 @@ Three classes, each for every variant of it:
   (IdentityN output i is input i; a call's output is what its function returns).
 """
 
+import re
+
 import pytest
 import tensorflow as tf
 
@@ -499,3 +501,72 @@ def test_a_restore_reads_only_the_checkpoint_given(tmp_path, kind, explicit):
     a = next(n for n in frozen.node if n.name == "a")
     values = tf.make_ndarray(tf1.AttrValue.FromString(a.attr["value"].SerializeToString()).tensor)
     assert values.tolist() == [[1.0, 1.0], [1.0, 1.0]]  # the checkpoint given, not 2s
+
+
+# ---------------------------------------------------------------- a TF2 SavedModel's restore
+
+
+def tf2_saved_model(path, scale):
+    class Model(tf.Module):
+        def __init__(self):
+            self.w = tf.Variable([[scale, 0.0], [0.0, scale]])
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.float32)])
+        def __call__(self, x):
+            return tf.matmul(x, self.w)
+
+    tf.saved_model.save(Model(), str(path))
+    return path
+
+
+def _restore_function_calls_through_a_placeholder(meta, tmp_path):
+    graph_def = meta.graph_def
+    restore_call = next(n for n in graph_def.node if n.name == meta.saver_def.restore_op_name)
+    body = next(
+        f
+        for f in graph_def.library.function
+        if f.signature.name == restore_call.attr["f"].func.name
+    )
+    graph_def.library.function.extend([evil(tmp_path / "marker"), calls_through("Outer", "g")])
+    const(body, "evil_x", 1.0)
+    call(body, "evil_call", ["evil_x:output:0"], ("Outer", {"g": func("Evil")}))
+    rets = {raw.split(":")[0] for raw in body.ret.values()}
+    for n in body.node_def:
+        if n.name in rets:
+            n.input.append("^evil_call")
+
+
+def _restore_call_reads_identity_n_output_1(meta, tmp_path):
+    # The saver feeds idn:0; the restore call's filename argument is idn:1, a path.
+    graph_def = meta.graph_def
+    other = tf2_saved_model(tmp_path / "other", 2.0) / "variables" / "variables"
+    const(graph_def, "default", "unused", STRING)
+    const(graph_def, "other", str(other), STRING)
+    node(graph_def, "idn", "IdentityN", ["default", "other"], T=[STRING, STRING])
+    restore_call = next(n for n in graph_def.node if n.name == meta.saver_def.restore_op_name)
+    restore_call.input[0] = "idn:1"
+    meta.saver_def.filename_tensor_name = "idn:0"
+
+
+TF2_RESTORES = {
+    "restore function calls through a placeholder": (
+        _restore_function_calls_through_a_placeholder,
+        "would execute WriteFile (node 'w' in function Evil)",
+    ),
+    "restore call reads IdentityN output 1": (
+        _restore_call_reads_identity_n_output_1,
+        "checkpoint path of the graph's own",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", TF2_RESTORES)
+def test_a_tf2_saved_models_restore_is_vetted(tmp_path, kind):
+    edit, message = TF2_RESTORES[kind]
+    export = tf2_saved_model(tmp_path / "export", 1.0)
+    saved_model = proto.SavedModel.FromString((export / "saved_model.pb").read_bytes())
+    edit(saved_model.meta_graphs[0], tmp_path)
+    (export / "saved_model.pb").write_bytes(saved_model.SerializeToString())
+    with pytest.raises(tfflops.TfflopsError, match=re.escape(message)):
+        freeze_model(export)
+    assert not (tmp_path / "marker").exists()
