@@ -20,6 +20,9 @@ from tfflops.graph.phases import INIT
 
 MATCH, MISMATCH, EXPLAINED, UNSUPPORTED = "match", "mismatch", "explained", "unsupported"
 
+# tf.profiler computes a node's figure in numpy int64: from 2**63 on it wraps around.
+TFPROF_INT64_LIMIT = 2**63
+
 
 @dataclass
 class TfprofResult:
@@ -65,6 +68,9 @@ def _verdict(row: NodeCount, tfprof: TfprofResult | None, unchecked: Verdict) ->
     if tfprof is None:
         return Verdict(EXPLAINED, "; ".join([unchecked.note, *notes]), None) if notes else unchecked
     expected = row.cost.tfprof
+    if expected >= TFPROF_INT64_LIMIT:
+        notes.insert(0, f"tf.profiler's int64 arithmetic cannot hold {expected} (2^63 or more)")
+        return Verdict(EXPLAINED, "; ".join(notes), actual)
     if expected == actual:
         return Verdict(MATCH, "; ".join(notes), actual)
     if actual == 0 and row.note is not None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from tfflops.analysis.conventions import node_flops, unit
 from tfflops.analysis.counter import NodeCount
-from tfflops.analysis.crosscheck import MISMATCH, Verdict
+from tfflops.analysis.crosscheck import MISMATCH, TFPROF_INT64_LIMIT, Verdict
 from tfflops.analysis.ops import lookup
 from tfflops.analysis.shapes import ShapeResult
 from tfflops.graph.phases import INFERENCE, INIT
@@ -210,6 +210,12 @@ def findings(p: Profile) -> Iterable[str]:
         other = p.total_flops("tfprof", phase="other")
         if other:
             yield f"tf.profiler's total includes {other} FLOPs of nodes the outputs do not need"
+        huge = [r.name for r in p.rows if p.flops_of(r, "tfprof") >= TFPROF_INT64_LIMIT]
+        if huge:
+            yield (
+                f"tf.profiler's total is wrong: {len(huge)} node(s) need 2^63 FLOPs or more, "
+                f"which its int64 arithmetic cannot hold (e.g. {huge[0]})"
+            )
     skipped = _skipped_by_tfprof(p)
     if skipped:
         yield skipped

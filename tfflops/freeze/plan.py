@@ -15,7 +15,7 @@ from tfflops.freeze.variables import convert_variables, declared_shape
 from tfflops.graph import proto
 from tfflops.graph.families import V1_CONTROL_FLOW_OPS, VARIABLE_OPS
 from tfflops.graph.index import Graph, parse_tensor_name
-from tfflops.graph.library import used_functions
+from tfflops.graph.library import prune_library, used_functions
 from tfflops.graph.phases import ancestors, data_ancestors, is_training_only, resolve_outputs
 
 
@@ -117,13 +117,7 @@ def apply_freeze(plan: FreezePlan, values: dict[str, proto.TensorProto]) -> prot
     convert_variables(out, {name: values[name] for name in plan.variables}, plan.graph.source)
     bypass_identities(out, protected=set(plan.outputs))
     _drop_dangling_colocation(out)
-    used = used_functions(out)
-    functions = [f for f in out.library.function if f.signature.name in used]
-    gradients = [g for g in out.library.gradient if g.function_name in used]
-    out.ClearField("library")
-    if functions:
-        out.library.function.extend(functions)
-        out.library.gradient.extend(gradients)
+    prune_library(out, used_functions(out))
     return out
 
 

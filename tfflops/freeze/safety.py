@@ -1,20 +1,33 @@
 """What tfflops agrees to execute: pure ops only, unless the user says otherwise.
 
 A GraphDef is a program, and ops like ``WriteFile``, ``PyFunc`` or ``SaveV2`` touch the
-outside world. Before ``freeze`` runs part of a graph (its initializers, or a SavedModel's
-restore op), every op that would run — the subgraph the run needs over data and control
-edges, and the whole body of every function it calls — must be in ``PURE_OPS`` (plus
-``CHECKPOINT_READ_OPS`` when restoring). Nothing here imports TensorFlow.
+outside world. ``freeze`` runs parts of a graph — its initializers or a saver's restore op,
+then a fetch of the variables — and ``vet_run`` checks what one such Session.run executes
+before TensorFlow sees the graph: the fetches' data and control ancestors, and every
+function they can run (``function_closure``: named anywhere, through attr placeholders
+too; a reference that cannot be resolved is refused). Every op must be in ``PURE_OPS``,
+plus ``CHECKPOINT_READ_OPS`` when restoring, each of which must read the fed filename
+tensor, traced tensor by tensor. Nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from tfflops.errors import TfflopsError
+from tfflops.graph import proto
 from tfflops.graph.families import CALL_OPS, CHECKPOINT_READ_OPS
-from tfflops.graph.index import Graph, parse_tensor_name
-from tfflops.graph.library import called_functions, functions_by_name
+from tfflops.graph.index import Graph, TensorRef, parse_tensor_name
+from tfflops.graph.library import (
+    MAX_DEPTH,
+    FunctionClosure,
+    FunctionError,
+    Library,
+    function_closure,
+    functions_by_name,
+)
 from tfflops.graph.phases import ancestors
 
 _CONSTANTS = {
@@ -243,126 +256,188 @@ PURE_OPS = frozenset(
 )
 
 
-def executed_nodes(graph: Graph, roots: Iterable[str]) -> list[tuple[str, str, str | None]]:
-    """(node, op, function or None) of everything running ``roots`` would run.
+@dataclass
+class Execution:
+    """What running some fetches executes: ``nodes``, the fetches' data and control
+    ancestors (graph order), and ``closure``, every function those can run."""
 
-    The subgraph over data and control edges, in graph order, then the whole body of each
-    function it calls (a call op, or an op named after a library function), recursively.
-    """
+    nodes: list[str]
+    closure: FunctionClosure
+
+    def ops(self, graph: Graph) -> Iterator[tuple[str, str, str | None]]:
+        """(node, op, function or None) of every node that may run, bodies included."""
+        for name in self.nodes:
+            yield name, graph.nodes[name].op, None
+        library = functions_by_name(graph.graph_def)
+        for function in self.closure.functions:
+            for node in library[function].node_def:
+                yield node.name, node.op, function
+
+
+def executed(graph: Graph, fetches: Iterable[str]) -> Execution:
+    """What ``session.run(fetches)`` executes (a superset: feeds are not subtracted)."""
+    needed = ancestors(graph, fetches)
+    nodes = [name for name in graph.names if name in needed]
     library = functions_by_name(graph.graph_def)
-    needed = ancestors(graph, roots)
-    executed = []
-    pending = []
-    for name, node in graph.nodes.items():
-        if name in needed:
-            executed.append((name, node.op, None))
-            pending.extend(called_functions(node, library))
-    seen: set[str] = set()
-    while pending:
-        function = pending.pop()
-        if function in seen:
-            continue
-        seen.add(function)
-        for node in library[function].node_def:
-            executed.append((node.name, node.op, function))
-            pending.extend(called_functions(node, library))
-    return executed
+    return Execution(nodes, function_closure((graph.nodes[n] for n in nodes), library))
 
 
-def check_executable(
-    graph: Graph, roots: Iterable[str], purpose: str, allowed: frozenset[str] = PURE_OPS
-) -> None:
-    """TfflopsError naming the first op outside ``allowed`` that running ``roots`` would run."""
+def vet_run(
+    graph: Graph, fetches: Iterable[str], purpose: str, filename: str | None = None
+) -> Execution:
+    """What running ``fetches`` executes, once checked: TfflopsError unless every function
+    it can run resolves, every op is in ``PURE_OPS`` and, when ``filename`` (the tensor
+    fed the user's checkpoint path) is given, every checkpoint read reads that tensor.
+
+    Call it on the exact fetches of a Session.run, before TensorFlow sees the graph.
+    """
+    execution = executed(graph, fetches)
+    refuse = "refusing to run it (`allow_unsafe_ops` runs it anyway)"
+    problems = execution.closure.problems()
+    if problems:
+        raise TfflopsError(
+            f"{graph.source}: {purpose}: cannot tell what would run: {problems[0]}; {refuse}"
+        )
+    allowed = PURE_OPS | CHECKPOINT_READ_OPS if filename is not None else PURE_OPS
     library = functions_by_name(graph.graph_def)
     unsafe = [
         (name, op, function)
-        for name, op, function in executed_nodes(graph, roots)
+        for name, op, function in execution.ops(graph)
         if op not in allowed and op not in library
     ]
-    if not unsafe:
-        return
-    name, op, function = unsafe[0]
-    where = f" in function {function}" if function else ""
-    others = f" (and {len(unsafe) - 1} more unsafe node(s))" if len(unsafe) > 1 else ""
-    raise TfflopsError(
-        f"{graph.source}: {purpose} would execute {op} (node {name!r}{where}){others}, "
-        "which is not a pure op; refusing to run it (`allow_unsafe_ops` runs it anyway)"
-    )
+    if unsafe:
+        name, op, function = unsafe[0]
+        where = f" in function {function}" if function else ""
+        others = f" (and {len(unsafe) - 1} more unsafe node(s))" if len(unsafe) > 1 else ""
+        raise TfflopsError(
+            f"{graph.source}: {purpose} would execute {op} (node {name!r}{where}){others}, "
+            f"which is not a pure op; {refuse}"
+        )
+    if filename is not None:
+        tracer = _PrefixTracer(graph, execution, parse_tensor_name(filename))
+        for name, op, function in execution.ops(graph):
+            if op in CHECKPOINT_READ_OPS and not tracer.reads_filename(name, function):
+                where = f" in function {function}" if function else ""
+                raise TfflopsError(
+                    f"{graph.source}: {purpose} would run {op} (node {name!r}{where}) on a "
+                    f"checkpoint path of the graph's own, not the one given; {refuse}"
+                )
+    return execution
 
 
-def check_restore_prefixes(graph: Graph, roots: Iterable[str], filename: str) -> None:
-    """TfflopsError if a restore op that running ``roots`` would run reads a checkpoint
-    path of the graph's own instead of ``filename``, the tensor fed the one the user gave.
+class _Frame(NamedTuple):
+    """A function being traced; ``call`` the node that called it (in frame ``caller``),
+    None when any of its calls may have."""
 
-    The prefix is followed up through Identity, and through function arguments to what
-    every call of the function passes.
-    """
-    library = functions_by_name(graph.graph_def)
-    executed = executed_nodes(graph, roots)
-    nodes = {(None, name): graph.nodes[name] for name, _, function in executed if not function}
-    for function in {function for _, _, function in executed if function}:
-        nodes.update(((function, n.name), n) for n in library[function].node_def)
-    tracer = _PrefixTracer(library, nodes, parse_tensor_name(filename).node)
-    for name, op, function in executed:
-        if op not in CHECKPOINT_READ_OPS:
-            continue
-        prefix = _data_inputs(nodes[function, name])[:1]
-        if not prefix or not tracer.reads_filename(function, prefix[0]):
-            where = f" in function {function}" if function else ""
-            raise TfflopsError(
-                f"{graph.source}: restoring would run {op} (node {name!r}{where}) on a "
-                "checkpoint path of the graph's own, not the one given; refusing to run it "
-                "(`allow_unsafe_ops` runs it anyway)"
-            )
+    function: str
+    call: proto.NodeDef | None
+    caller: _Frame | None
+    depth: int
 
 
 class _PrefixTracer:
-    """Follows a restore's prefix input up to where it comes from."""
+    """Follows a checkpoint read's prefix, tensor by tensor, to where it comes from.
 
-    def __init__(self, library: dict, nodes: dict, filename: str):
-        self.library = library
-        self.nodes = nodes  # (function or None, node name) → NodeDef, of what runs
+    It passes through Identity and Snapshot, IdentityN output i to input i, a function's
+    argument to what its call passes, a call's output to what its functions return. The
+    prefix must end at the fed ``filename`` tensor itself (node and output index).
+    """
+
+    def __init__(self, graph: Graph, execution: Execution, filename: TensorRef):
+        self.graph = graph
         self.filename = filename
-        self.seen: set[tuple[str, int]] = set()
+        self.library = Library(graph.graph_def.library)
+        self.call_sites: dict[str, list[tuple[str | None, proto.NodeDef]]] = {}
+        passed_on = set()  # functions named other than by a call that runs them
+        for reference in execution.closure.references:
+            if reference.call:
+                sites = self.call_sites.setdefault(reference.function, [])
+                sites.append((reference.context, reference.node))
+            else:
+                passed_on.add(reference.function)
+        for function in passed_on:
+            self.call_sites.pop(function, None)
+        self.expanding: set[tuple[str, int]] = set()
 
-    def reads_filename(self, function: str | None, raw: str) -> bool:
-        """Whether input ``raw`` (in ``function``; None: the graph) is the fed filename."""
-        signature = None if function is None else self.library[function].signature
-        args = [] if signature is None else [a.name for a in signature.input_arg]
-        for _ in range(len(self.nodes) + 1):  # a chain of Identity nodes, at most
-            source = raw.split(":")[0]
-            if function is None and source == self.filename:
+    def reads_filename(self, node: str, function: str | None) -> bool:
+        """Whether checkpoint read ``node`` (in ``function``; None: the graph) reads the
+        fed filename as its prefix (input 0)."""
+        frame = None if function is None else _Frame(function, None, None, 1)
+        inputs = self._graph(frame).inputs.get(node)
+        return bool(inputs) and self._traces(inputs[0], frame)
+
+    def _graph(self, frame: _Frame | None) -> Graph:
+        return self.graph if frame is None else self.library.body(frame.function).graph
+
+    def _traces(self, ref: TensorRef, frame: _Frame | None) -> bool:
+        try:
+            graph = self._graph(frame)
+        except FunctionError:
+            return False
+        for _ in range(len(graph) + 1):  # a chain of pass-through nodes, at most
+            if frame is None and ref == self.filename:
                 return True
-            node = self.nodes.get((function, source))
-            if node is None and source in args:
-                return self._calls_pass_filename(function, args.index(source))
-            data = [] if node is None or node.op not in _PASS_THROUGH else _data_inputs(node)
-            if not data:
+            node = graph.nodes.get(ref.node)
+            if node is None:
                 return False
-            raw = data[0]
+            inputs = graph.inputs[ref.node]
+            if node.op in _PASS_THROUGH and ref.index == 0 and inputs:
+                ref = inputs[0]
+            elif node.op == "IdentityN" and ref.index < len(inputs):
+                ref = inputs[ref.index]
+            elif frame is not None and ref.node in self.library.body(frame.function).args:
+                return self._argument(frame, self.library.body(frame.function).args.index(ref.node))
+            else:
+                return self._call_output(node, ref.index, frame)
         return False
 
-    def _calls_pass_filename(self, function: str, index: int) -> bool:
-        """Every call of ``function`` that runs passes the filename as argument ``index``."""
-        if (function, index) in self.seen:
+    def _argument(self, frame: _Frame, index: int) -> bool:
+        """Whether argument ``index`` of the traced function is the fed filename."""
+        if frame.call is not None:
+            return self._call_input(frame.call, index, frame.caller)
+        key = (frame.function, index)
+        sites = self.call_sites.get(frame.function)
+        if not sites or key in self.expanding:  # passed on as a value, or recursive
             return False
-        self.seen.add((function, index))
-        calls = [
-            (context, node)
-            for (context, _), node in self.nodes.items()
-            if function in called_functions(node, self.library)
-        ]
-        for context, node in calls:
-            data = _data_inputs(node)
-            spec = CALL_OPS.get(node.op)
-            k = index + (spec.first_input if spec else 0)  # If/Case: input 0 picks
-            if k >= len(data) or not self.reads_filename(context, data[k]):
-                return False
-        return bool(calls)
+        self.expanding.add(key)
+        try:
+            return all(
+                self._call_input(node, index, _frame(context, frame.depth))
+                for context, node in sites
+            )
+        finally:
+            self.expanding.discard(key)
+
+    def _call_input(self, call: proto.NodeDef, index: int, frame: _Frame | None) -> bool:
+        spec = self.library.call_spec(call)
+        if spec is None or spec.kind == "while":  # a loop's arguments change each turn
+            return False
+        inputs = self._graph(frame).inputs[call.name]
+        k = spec.first_input + index
+        return k < len(inputs) and self._traces(inputs[k], frame)
+
+    def _call_output(self, node: proto.NodeDef, index: int, frame: _Frame | None) -> bool:
+        """Whether output ``index`` of call ``node`` is the filename, whatever it runs."""
+        spec = self.library.call_spec(node)
+        depth = 1 if frame is None else frame.depth + 1
+        if spec is None or spec.kind == "while" or depth > MAX_DEPTH:
+            return False
+        try:
+            called = [name for _, name in self.library.called(node, spec)]
+            bodies = [self.library.body(name) for name in called]
+        except FunctionError:
+            return False
+        return bool(bodies) and all(
+            index < len(body.rets)
+            and body.rets[index] is not None
+            and not body.list_args
+            and self._traces(body.rets[index], _Frame(body.name, node, frame, depth))
+            for body in bodies
+        )
 
 
-def _data_inputs(node) -> list[str]:
-    return [raw for raw in node.input if not raw.startswith("^")]
+def _frame(function: str | None, depth: int) -> _Frame | None:
+    return None if function is None else _Frame(function, None, None, depth + 1)
 
 
 _PASS_THROUGH = frozenset({"Identity", "Snapshot"})

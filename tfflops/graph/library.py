@@ -17,7 +17,7 @@ reason, and never reads a wrong output.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from tfflops.errors import TfflopsError
@@ -37,30 +37,178 @@ def functions_by_name(graph_def: proto.GraphDef) -> dict[str, proto.FunctionDef]
     return {f.signature.name: f for f in graph_def.library.function}
 
 
-def called_functions(node: proto.NodeDef, library: Iterable[str]) -> Iterable[str]:
-    """Library functions ``node`` calls: through a func attr, or by being named after one."""
+@dataclass(frozen=True)
+class Reference:
+    """A place that names ``function``: a node (in the graph when ``context`` is None, else
+    in that function's body) whose op is the function, a NameAttrList among its attrs, or
+    an attr default of function ``context``'s signature (``node`` None).
+
+    ``attrs`` bind the function's attr placeholders; ``call`` is True when the node runs
+    the function with its data inputs as the arguments (its op is the function, or it is
+    a call op naming it in one of its function attrs), False when the function is only a
+    value passed on (nested in another function's attrs, or through a placeholder).
+    """
+
+    function: str
+    attrs: Mapping[str, proto.AttrValue]
+    context: str | None
+    node: proto.NodeDef | None
+    call: bool
+
+    @property
+    def where(self) -> str:
+        if self.node is None:
+            return f"an attr default of function {self.context}"
+        return f"node {self.node.name!r}" + (f" in function {self.context}" if self.context else "")
+
+
+@dataclass
+class FunctionClosure:
+    """The library functions some nodes can run, and what cannot be resolved.
+
+    ``functions``: every function named by the nodes or, in turn, by the bodies of those
+    functions, in the order found; ``references``: every place that names one.
+    ``missing``: references to no function of the library. ``unbound``: attr placeholders
+    without a value, in words: one in a graph node, or one in a function's body that a
+    reference to that function leaves unset (and its signature gives no default).
+    """
+
+    functions: list[str]
+    references: list[Reference]
+    missing: list[Reference]
+    unbound: list[str]
+
+    def problems(self) -> list[str]:
+        """Each reference that cannot be resolved, in words."""
+        missing = [
+            f"{r.where} names function {r.function!r}, which is not in the graph's library"
+            for r in self.missing
+        ]
+        return missing + self.unbound
+
+
+def function_closure(
+    nodes: Iterable[proto.NodeDef], library: Mapping[str, proto.FunctionDef]
+) -> FunctionClosure:
+    """Every library function that running ``nodes`` can run, and what stays unresolved.
+
+    A function can run when a node names it — by its op, in a func or list(func) attr,
+    inside the attrs of a NameAttrList at any depth — and a function named in the body of
+    one that can run (or in its attr defaults) can run too. An attr *placeholder* in a
+    body takes its value where the function is named, so every function it can stand for
+    is named somewhere in the closure already: the closure needs no substitution, only
+    that each placeholder is bound at every reference (or has a default).
+    """
+    functions: list[str] = []
+    references: list[Reference] = []
+    unbound: list[str] = []
+    placeholders: dict[str, set[str]] = {}  # function reached → the placeholders it reads
+    pending: list[tuple[str | None, proto.NodeDef]] = [(None, node) for node in nodes]
+    while pending:
+        context, node = pending.pop()
+        found, used = node_references(node, context, library)
+        if context is None:
+            unbound.extend(
+                f"node {node.name!r} reads attr placeholder {p!r}, which nothing sets"
+                for p in sorted(used)
+            )
+        else:
+            placeholders[context].update(used)
+        while found:
+            reference = found.pop()
+            references.append(reference)
+            name = reference.function
+            if name not in library or name in placeholders:
+                continue
+            functions.append(name)  # reached first here: its defaults, then its body
+            defaults = [(a.name, a.default_value) for a in library[name].signature.attr]
+            more, placeholders[name] = _scan_attrs(defaults, (), name, None)
+            found.extend(more)
+            pending.extend((name, n) for n in library[name].node_def)
+    for reference in references:
+        if reference.function not in library:
+            continue
+        signature = library[reference.function].signature
+        defaults = {a.name for a in signature.attr if a.HasField("default_value")}
+        for placeholder in sorted(placeholders[reference.function]):
+            if placeholder not in reference.attrs and placeholder not in defaults:
+                unbound.append(
+                    f"function {reference.function} reads attr placeholder {placeholder!r}, "
+                    f"which {reference.where} leaves unset"
+                )
+    missing = [r for r in references if r.function not in library]
+    return FunctionClosure(functions, references, missing, unbound)
+
+
+def node_references(
+    node: proto.NodeDef, context: str | None, library: Mapping[str, proto.FunctionDef]
+) -> tuple[list[Reference], set[str]]:
+    """The references ``node`` makes and the attr placeholders it reads, at any depth."""
+    spec = CALL_OPS.get(node.op)
+    found, placeholders = _scan_attrs(
+        node.attr.items(), spec.function_attrs if spec else (), context, node
+    )
     if node.op in library:
-        yield node.op
-    for attr in node.attr.values():
-        which = attr.WhichOneof("value")
-        if which == "func" and attr.func.name in library:
-            yield attr.func.name
-        elif which == "list":
-            yield from (f.name for f in attr.list.func if f.name in library)
+        found.insert(0, Reference(node.op, node.attr, context, node, True))
+    return found, placeholders
+
+
+def _scan_attrs(
+    items: Iterable[tuple[str, proto.AttrValue]],
+    call_attrs: tuple[str, ...],
+    context: str | None,
+    node: proto.NodeDef | None,
+) -> tuple[list[Reference], set[str]]:
+    """Every NameAttrList among the attr values, nested ones included, as References; and
+    every placeholder among them. Those of ``call_attrs`` are the functions a call runs."""
+    found = []
+    placeholders: set[str] = set()
+    stack = [
+        (value, which, key in call_attrs)
+        for key, value in items
+        if (which := value.WhichOneof("value")) in _NAMING
+    ]
+    while stack:
+        value, which, call = stack.pop()
+        if which == "placeholder":
+            placeholders.add(value.placeholder)
+            continue
+        for func in [value.func] if which == "func" else value.list.func:
+            if func.name:
+                found.append(Reference(func.name, func.attr, context, node, call))
+            for inner in func.attr.values():
+                if (kind := inner.WhichOneof("value")) in _NAMING:
+                    stack.append((inner, kind, False))
+    return found, placeholders
+
+
+# The kinds of attr value that can name a function, or stand for one.
+_NAMING = frozenset({"func", "list", "placeholder"})
+
+
+def called_functions(node: proto.NodeDef, library: Mapping[str, proto.FunctionDef]) -> list[str]:
+    """Library functions ``node`` names (see ``function_closure``), not those they call."""
+    found, _ = node_references(node, None, library)
+    return list(dict.fromkeys(r.function for r in found if r.function in library))
 
 
 def used_functions(graph_def: proto.GraphDef) -> set[str]:
-    """Library functions the graph's nodes call, directly or through other functions."""
-    library = functions_by_name(graph_def)
-    used: set[str] = set()
-    stack = list(graph_def.node)
-    while stack:
-        node = stack.pop()
-        for name in called_functions(node, library):
-            if name not in used:
-                used.add(name)
-                stack.extend(library[name].node_def)
-    return used
+    """Library functions the graph's nodes can run, directly or through other functions."""
+    return set(function_closure(graph_def.node, functions_by_name(graph_def)).functions)
+
+
+def prune_library(graph_def: proto.GraphDef, keep: Iterable[str]) -> None:
+    """Keep in ``graph_def``'s library only the functions ``keep`` names (and gradients
+    between two of them)."""
+    keep = set(keep)
+    functions = [f for f in graph_def.library.function if f.signature.name in keep]
+    gradients = [
+        g for g in graph_def.library.gradient if g.function_name in keep and g.gradient_func in keep
+    ]
+    graph_def.ClearField("library")
+    if functions:
+        graph_def.library.function.extend(functions)
+        graph_def.library.gradient.extend(gradients)
 
 
 def calls_functions(

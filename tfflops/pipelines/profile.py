@@ -54,7 +54,7 @@ def profile(
 def _profile(target: Target, convention: str, tfprof: bool) -> Profile:
     graph, output_names = target.graph, target.outputs
     notes = [*_unfrozen_note(target), *target.notes]
-    graph_def, source, input_shapes = graph.graph_def, graph.source, target.input_shapes
+    source, input_shapes = graph.source, target.input_shapes
     phases = phase_list(graph, output_names)
     shapes = infer_shapes(graph, input_shapes)
     for name in shapes.defaulted_batch:
@@ -69,7 +69,7 @@ def _profile(target: Target, convention: str, tfprof: bool) -> Profile:
         from tfflops.tf.tfprof import TfprofUnavailable, run_tfprof
 
         try:
-            tfprof_result = run_tfprof(graph_def, shapes, source)
+            tfprof_result = run_tfprof(graph, shapes)
         except TfprofUnavailable as e:
             unchecked_reason = f"tf.profiler could not run: {e}"
             notes.append(f"not cross-checked: {unchecked_reason}")

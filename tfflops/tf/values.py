@@ -8,21 +8,25 @@ TensorFlow is imported inside the functions that need it. The values come from, 
 2. a SavedModel's own ``variables/``, through its saver;
 3. the graph's initializers, run in a tf.compat.v1.Session.
 
-Running a restore op or initializers executes part of the graph, so ``safety`` vets
-every op that would run first. Reading a checkpoint by name runs nothing.
+Running a restore op or initializers executes part of the graph. Each Session.run is a
+``_Run`` with its fetches named, and ``safety.vet_run`` checks what each one executes
+before TensorFlow sees any of the graph (importing a graph already evaluates parts of
+it). Reading a checkpoint by name runs nothing.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from tfflops.errors import TfflopsError
 from tfflops.freeze.plan import extract_subgraph
-from tfflops.freeze.safety import PURE_OPS, check_executable, check_restore_prefixes
+from tfflops.freeze.safety import vet_run
 from tfflops.graph import proto
 from tfflops.graph.families import CHECKPOINT_READ_OPS, INITIALIZER_OPS
 from tfflops.graph.index import Graph, parse_tensor_name
+from tfflops.graph.library import prune_library
 from tfflops.graph.phases import ancestors
 from tfflops.tf import import_tensorflow
 
@@ -66,9 +70,8 @@ def read_values(
             values = _read_by_name(graph, variables, reader, prefix)
         return values, "the SavedModel's variables", []
     initializers = [_initializer(graph, name) for name in variables]
-    if not allow_unsafe_ops:
-        check_executable(graph, initializers, "initializing the variables")
-    values = _run_and_read(graph, initializers, {}, variables, "running the initializers")
+    run = _Run(initializers, "initializing the variables")
+    values = _run_and_read(graph, run, variables, allow_unsafe_ops)
     note = (
         f"values of {len(variables)} variable(s) from running their initializers, not "
         "trained values (--checkpoint PREFIX reads those)"
@@ -89,13 +92,10 @@ def _restore(graph, variables, saver, prefix: str, allow_unsafe_ops: bool) -> di
     restore_node = parse_tensor_name(restore_op.lstrip("^")).node
     if restore_node not in graph.nodes:
         raise TfflopsError(f"{graph.source}: the saver's restore op {restore_op!r} is missing")
-    if not allow_unsafe_ops:
-        purpose = f"restoring the variables (op {restore_node})"
-        check_executable(graph, [restore_node], purpose, PURE_OPS | CHECKPOINT_READ_OPS)
-        check_restore_prefixes(graph, [restore_node], filename_tensor)
-    return _run_and_read(
-        graph, [restore_node], {filename_tensor: prefix}, variables, f"restoring from {prefix}"
+    run = _Run(
+        [restore_node], f"restoring the variables (op {restore_node})", filename_tensor, prefix
     )
+    return _run_and_read(graph, run, variables, allow_unsafe_ops)
 
 
 def _read_by_name(graph: Graph, variables: list[str], reader, what: str) -> dict:
@@ -145,11 +145,38 @@ def _initializer(graph: Graph, variable: str) -> str:
     )
 
 
-def _run_and_read(graph: Graph, targets, feeds: dict, variables: list[str], what: str) -> dict:
-    """Run ``targets`` in a fresh Session over the subgraph they need, then read ``variables``."""
+@dataclass(frozen=True)
+class _Run:
+    """One Session.run: its fetches, and the checkpoint path fed to ``filename`` (the
+    saver's filename tensor) if it restores."""
+
+    fetches: list[str]
+    purpose: str
+    filename: str | None = None
+    prefix: str | None = None
+
+    @property
+    def feeds(self) -> dict[str, str]:
+        return {} if self.filename is None else {self.filename: self.prefix}
+
+
+def _run_and_read(graph: Graph, run: _Run, variables: list[str], allow_unsafe_ops: bool):
+    """Run ``run`` in a fresh Session, then read ``variables`` in a second run.
+
+    Both runs are vetted first, and TensorFlow gets only what they execute: importing a
+    graph evaluates constant subgraphs already.
+    """
+    # Fetching a variable runs what it depends on too (a control input, say): vetted alike.
+    runs = [run, _Run(variables, "reading the variables", run.filename, run.prefix)]
+    if allow_unsafe_ops:
+        needed = ancestors(graph, [name for each in runs for name in each.fetches])
+        subgraph = extract_subgraph(graph.graph_def, needed)
+    else:
+        executions = [vet_run(graph, r.fetches, r.purpose, r.filename) for r in runs]
+        subgraph = extract_subgraph(graph.graph_def, {n for e in executions for n in e.nodes})
+        prune_library(subgraph, [f for e in executions for f in e.closure.functions])
+    data = subgraph.SerializeToString()
     tf = import_tensorflow(FREEZING)
-    needed = ancestors(graph, [*targets, *variables])
-    data = extract_subgraph(graph.graph_def, needed).SerializeToString()
     tf_graph = tf.Graph()
     try:
         with tf_graph.as_default():
@@ -166,12 +193,13 @@ def _run_and_read(graph: Graph, targets, feeds: dict, variables: list[str], what
         raise TfflopsError(
             f"{graph.source}: TensorFlow cannot import this graph: {_first_line(e)}"
         ) from None
-    operations = [tf_graph.get_operation_by_name(name) for name in targets]
+    operations = [tf_graph.get_operation_by_name(name) for name in run.fetches]
     with tf.compat.v1.Session(graph=tf_graph) as session:
         try:
-            session.run(operations, feed_dict=feeds)
-            arrays = session.run(fetches)
+            session.run(operations, feed_dict=run.feeds)
+            arrays = session.run(fetches, feed_dict=runs[1].feeds)
         except tf.errors.OpError as e:
+            what = f"restoring from {run.prefix}" if run.prefix else "running the initializers"
             raise TfflopsError(f"{graph.source}: {what} failed: {_first_line(e)}") from None
     return {
         name: _to_proto(tf, array, graph.nodes[name])
