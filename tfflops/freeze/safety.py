@@ -18,7 +18,14 @@ from typing import NamedTuple
 
 from tfflops.errors import TfflopsError
 from tfflops.graph import proto
-from tfflops.graph.families import CALL_OPS, CHECKPOINT_READ_OPS
+from tfflops.graph.families import (
+    ASSIGN_OPS,
+    CALL_OPS,
+    CHECKPOINT_READ_OPS,
+    INIT_CHECK_OPS,
+    V1_CONTROL_FLOW_OPS,
+    VARIABLE_OPS,
+)
 from tfflops.graph.index import Graph, TensorRef, parse_tensor_name
 from tfflops.graph.library import (
     MAX_DEPTH,
@@ -42,20 +49,7 @@ _CONSTANTS = {
     "Range",
     "LinSpace",
 }
-_VARIABLES = {
-    "VariableV2",
-    "Variable",
-    "VarHandleOp",
-    "ReadVariableOp",
-    "VarIsInitializedOp",
-    "IsVariableInitialized",
-    "Assign",
-    "AssignAdd",
-    "AssignSub",
-    "AssignVariableOp",
-    "AssignAddVariableOp",
-    "AssignSubVariableOp",
-}
+_VARIABLES = VARIABLE_OPS | ASSIGN_OPS | INIT_CHECK_OPS | {"ReadVariableOp"}
 _RANDOM = {
     "RandomStandardNormal",
     "RandomUniform",
@@ -233,22 +227,7 @@ _SHAPES = {
     "Where",
 }
 # Control flow, and calls whose function bodies are checked op by op.
-_CONTROL_FLOW = {
-    "Assert",
-    "ControlTrigger",
-    "Enter",
-    "Exit",
-    "LoopCond",
-    "Merge",
-    "NextIteration",
-    "RefEnter",
-    "RefExit",
-    "RefIdentity",
-    "RefMerge",
-    "RefNextIteration",
-    "RefSwitch",
-    "Switch",
-}
+_CONTROL_FLOW = V1_CONTROL_FLOW_OPS | {"Assert", "RefIdentity"}
 _STRINGS = {"AsString", "ShardedFilename", "StringJoin"}
 
 PURE_OPS = frozenset(
