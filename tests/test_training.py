@@ -374,6 +374,18 @@ def test_a_tf1_training_graph_is_counted_as_it_is():
     assert any(n.startswith("train_flops leaves out 11 node(s)") for n in p.notes)
 
 
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="needs ../shared/corpus")
+def test_a_tf2_training_signature_is_counted_as_it_is():
+    # Keras' SGD step traced into a function: forward, GradientTape, two updates inside.
+    path = CORPUS / "graphs" / "tensorflow__rust" / "examples__regression_savedmodel"
+    p = tfflops.profile(path, signature="train", convention="full", tfprof=False, training=True)
+    # the signature runs the step: its count is the step's, what it leaves out said
+    assert p.totals["train_flops"] == p.totals["flops"]
+    assert p.totals["train_flops_estimate"] is None  # forward and backward: one function
+    assert (p.training.inside, p.training.updates) == (["__inference_signature_wrapper_213"], 2)
+    assert len(p.train_uncounted()) == 5  # the tape's Sums of unknown shapes, and their kin
+
+
 # ---------------------------------------------------------------- keras.applications
 
 # The first convolution reads the image: no gradient w.r.t. its input. Its MACs:

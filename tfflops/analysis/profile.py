@@ -60,10 +60,11 @@ class Profile:
 
     def train_flops_estimate(self, convention: str | None = None) -> int | None:
         """The estimated training step: its forward rows' figures plus the backward's
-        (``tfflops.analysis.training``); None without ``training=True``."""
+        (``tfflops.analysis.training``); None without ``training=True``, or when forward
+        and backward are inside one function (a TF2 training signature)."""
         step = self.training
-        if step is None:
-            return None
+        if step is None or step.inside:
+            return None  # (the forward pass is inside the function that trains)
         forward = sum(self.flops_of(self.rows[i], convention) for i in step.forward)
         return forward + step.backward_flops(convention or self.convention)
 
@@ -82,7 +83,9 @@ class Profile:
         if step is None:
             return []
         if step.held is not None:
-            return [self.rows[i].name for i in step.held if self.rows[i].cost is None]
+            held = [self.rows[i] for i in step.held]
+            inside = [u.where for row in held for u in row.uncounted]  # in function bodies
+            return [row.name for row in held if row.cost is None] + inside
         return [s.node for s in step.skipped]
 
     @property
@@ -306,6 +309,13 @@ def training_findings(p: Profile) -> Iterable[str]:
         how += "; backward ops as tf.profiler counts them (ReluGrad and others: 0)"
     if step.held is None:
         yield f"train_flops {estimate}, estimated: {how}"
+    elif step.inside:
+        yield (
+            f"the graph holds its training step inside {', '.join(step.inside)} "
+            f"({step.gradient_nodes} node(s) of its backward pass, {step.updates} optimizer "
+            "update(s)): train_flops counts it as it is; no estimate beside it (its forward "
+            "pass is inside the same function)"
+        )
     else:
         yield (
             f"the graph holds its training step ({step.gradient_nodes} node(s) of "

@@ -47,6 +47,7 @@ from tfflops.graph.tensors import DT, FLOAT_DTYPES, NodeAttrs, base_dtype
 _GRADIENT_DTYPES = FLOAT_DTYPES | {DT["DT_RESOURCE"]}  # a resource: a variable's handle
 _LOOP_ENTRIES = frozenset({"Enter", "RefEnter"})
 _LOOP_EXITS = frozenset({"Exit", "RefExit"})
+_TAPE_SCOPE = "gradient_tape/"  # what a GradientTape names the backward ops it records
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,7 @@ class TrainingStep:
     gradient_nodes: int = 0  # in the held step: nodes of the gradients/ scope
     updates: int = 0  # in the held step: optimizer updates (Apply*)
     no_gradient: list[str] = field(default_factory=list)  # outputs no gradient flows from
+    inside: list[str] = field(default_factory=list)  # functions holding forward and backward
 
     def backward_flops(self, convention: str) -> int:
         """The backward pass's figure under ``convention``."""
@@ -116,9 +118,12 @@ def _held_step(graph: Graph, rows: list[NodeCount]) -> TrainingStep | None:
     """The training step the graph holds: what its optimizer updates (else its gradients)
     run, and what the outputs need (a loss the updates do not read is still computed when
     a step fetches it), initializers left out; its forward nodes are those that neither are
-    nor follow a gradient or an update. None when it holds no backward pass."""
+    nor follow a gradient or an update. A call whose function trains (a TF2 training
+    signature: GradientTape and updates inside) is such an update. None when the graph
+    holds no backward pass."""
     names, ops = graph.names, graph.op_list
-    updates = [i for i, op in enumerate(ops) if is_training_op(op)]
+    inside = [i for i, row in enumerate(rows) if _trains(row.inner)]
+    updates = [i for i, op in enumerate(ops) if is_training_op(op)] + inside
     gradients = [i for i, name in enumerate(names) if in_gradients_scope(name)]
     if not updates and not gradients:
         return None
@@ -129,12 +134,34 @@ def _held_step(graph: Graph, rows: list[NodeCount]) -> TrainingStep | None:
         for i, row in enumerate(rows)
         if (runs[i] == 1 or row.phase == INFERENCE) and row.phase != INIT
     ]
+    leaves = [leaf for i in held for leaf in _leaves(rows[i])]
     return TrainingStep(
         forward=[i for i in held if not after[i]],
         held=held,
-        gradient_nodes=sum(1 for i in held if in_gradients_scope(names[i])),
-        updates=sum(1 for i in held if is_training_op(ops[i])),
+        gradient_nodes=sum(1 for leaf in leaves if _in_backward_scope(leaf.name)),
+        updates=sum(1 for leaf in leaves if is_training_op(leaf.op)),
+        inside=sorted({body.function for i in inside for body in rows[i].inner}),
     )
+
+
+def _in_backward_scope(name: str) -> bool:
+    """A node of a backward pass: ``tf.gradients``' scope, or a GradientTape's in a
+    function."""
+    return in_gradients_scope(name) or name.startswith(_TAPE_SCOPE)
+
+
+def _trains(body_rows) -> bool:
+    """Function bodies that hold an optimizer update, or a backward pass."""
+    return any(
+        is_training_op(r.op) or _in_backward_scope(r.name) or _trains(r.inner) for r in body_rows
+    )
+
+
+def _leaves(row: NodeCount) -> list[NodeCount]:
+    """The row, or the rows of the functions it runs (nested calls expanded)."""
+    if not row.inner:
+        return [row]
+    return [leaf for inner in row.inner for leaf in _leaves(inner)]
 
 
 def _carries_gradient(shapes: ShapeResult, j: int, k: int) -> bool:

@@ -79,7 +79,7 @@ def _train_lines(p: Profile) -> list[tuple[str, str]]:
         return []
     u = unit(p.convention)
     lines = [(f"train {u} ({p.convention})", t["train_flops"], len(p.train_uncounted()))]
-    if step.held is not None:
+    if step.held is not None and not step.inside:
         lines.append((f"train {u} estimate", t["train_flops_estimate"], len(step.skipped)))
     return [
         (label, exact_number(value) + (f" (leaves out {n} node(s), see notes)" if n else ""))
