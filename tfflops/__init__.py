@@ -4,8 +4,11 @@ import tfflops
 p = tfflops.profile("model.pb", outputs=["logits"], input_shapes={"x": [1, 224, 224, 3]})
 p.totals, p.nodes, p.to_dict()
 tfflops.freeze("model.pb", outputs=["logits"], output_path="frozen.pb")
+tfflops.register_op("MyOp", shape=..., cost=...)  # an op tfflops does not know
 """
 
+from tfflops.analysis.ops import Cost, OpView, ShapeCtx, TensorInfo
+from tfflops.analysis.ops.custom import register_op, unregister_op
 from tfflops.analysis.profile import Profile
 from tfflops.errors import TfflopsError
 from tfflops.graph.loader import load_graph_def
@@ -14,11 +17,17 @@ from tfflops.pipelines.profile import profile
 from tfflops.version import __version__
 
 __all__ = [
+    "Cost",
     "FreezeWarning",
+    "OpView",
     "Profile",
+    "ShapeCtx",
+    "TensorInfo",
     "TfflopsError",
     "__version__",
     "freeze",
     "load_graph_def",
     "profile",
+    "register_op",
+    "unregister_op",
 ]

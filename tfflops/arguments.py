@@ -41,13 +41,28 @@ FLAGS = {
     "jobs": "--jobs",
     "summary": "--summary",
     "junit": "--junit",
+    "training": "--training",
+    "formulas": "--formulas",
     "budgets": "/".join(f"--max-{figure}" for figure in FIGURES),
     **{f"max_{figure}": f"--max-{figure}" for figure in FIGURES},
 }
 
 # Flags that hold for one run, never project defaults: where a run writes, what it
-# overwrites, and what lets it execute a model's ops.
-PER_RUN = {"output", "format", "update-baseline", "compare-freeze", "allow-unsafe-ops", "config"}
+# overwrites, and what lets it execute a model's ops or Python code. A pyproject.toml is
+# the checked-out repository's — in CI, the pull request's: a `formulas` key there would
+# run the pull request's code.
+PER_RUN = {
+    "output",
+    "format",
+    "update-baseline",
+    "compare-freeze",
+    "allow-unsafe-ops",
+    "config",
+    "formulas",
+}
+_WHY_PER_RUN = {
+    "formulas": "it imports and runs that Python file: name it with --formulas on the command line",
+}
 # Settings that name files: relative to the configuration file's folder.
 PATH_SETTINGS = {"models", "baseline", "summary", "junit", "checkpoint"}
 
@@ -194,7 +209,9 @@ def apply_config(parser: argparse.ArgumentParser, argv: list[str]) -> Path | Non
                     settings.setdefault(name, []).append((command, action))
     for key, value in read_config(path).items():
         if key not in settings:
-            why = " (a flag for one run, not a project default)" if key in PER_RUN else ""
+            why = ""
+            if key in PER_RUN:
+                why = f" ({_WHY_PER_RUN.get(key, 'a flag for one run, not a project default')})"
             hint = why or _nearest(key, settings)
             raise TfflopsError(f"{path}: [tool.tfflops] {key}: not a setting{hint}")
         for command, action in settings[key]:

@@ -119,7 +119,29 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
         action="store_false",
         help="cross-check with tf.profiler (the default; overrides no-tfprof in pyproject.toml)",
     )
-    return {"common": common, "saved_model": saved_model, "graph": graph, "counting": counting}
+    counting.add_argument(
+        "--formulas",
+        action="append",
+        default=[],
+        metavar="FILE.py",
+        help="import this Python file of custom op formulas (tfflops.register_op); it runs "
+        "as your code: never taken from pyproject.toml (repeatable)",
+    )
+
+    training = Parser(add_help=False)
+    training.add_argument(
+        "--training",
+        action="store_true",
+        help="add one training step, forward + backward (train_flops): the one the graph "
+        "holds, else estimated from its forward pass",
+    )
+    return {
+        "common": common,
+        "saved_model": saved_model,
+        "graph": graph,
+        "counting": counting,
+        "training": training,
+    }
 
 
 def _add_report_options(parser, formats: tuple[str, ...], what: str) -> None:
@@ -151,7 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     counted = [common, saved_model, parents["graph"], parents["counting"]]
 
     p = sub.add_parser(
-        "profile", parents=counted, help="count FLOPs, params and bytes; cross-check tf.profiler"
+        "profile",
+        parents=[*counted, parents["training"]],
+        help="count FLOPs, params and bytes; cross-check tf.profiler",
     )
     p.add_argument("model", help=_MODEL_HELP)
     p.add_argument(
@@ -187,6 +211,13 @@ def build_parser() -> argparse.ArgumentParser:
     i.set_defaults(run=_inspect)
 
     o = sub.add_parser("ops", parents=[common], help="list the supported ops and their formulas")
+    o.add_argument(
+        "--formulas",
+        action="append",
+        default=[],
+        metavar="FILE.py",
+        help="import this Python file of custom op formulas first, and list them too",
+    )
     o.set_defaults(run=_ops)
     parser.commands = dict(sub.choices)
     return parser
@@ -273,7 +304,7 @@ def _add_freeze_parsers(sub, parents) -> None:
 
     c = sub.add_parser(
         "compare",
-        parents=[common, saved_model, graph, parents["counting"]],
+        parents=[common, saved_model, graph, parents["counting"], parents["training"]],
         help="two models side by side, and why their counts differ",
     )
     c.add_argument("before", help=_MODEL_HELP)
@@ -316,6 +347,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 0
+        if getattr(args, "formulas", None):
+            from tfflops.pipelines.formulas import load_formulas
+
+            load_formulas(args.formulas)
         return args.run(args)
     except TfflopsError as e:
         print(f"tfflops: error: {e.spelled(FLAGS)}", file=sys.stderr)
@@ -405,6 +440,7 @@ def _profile(args) -> int:
         signature=args.signature,
         tag_set=args.tag_set,
         name=_STDIN,
+        training=args.training,
     )
     _write(args, lambda screen: render(result, fmt, args.by, args.top, screen), [args.model])
     return 0
@@ -489,6 +525,7 @@ def _check(args) -> int:
         tfprof=not args.no_tfprof,
         signature=args.signature,
         tag_set=args.tag_set,
+        formulas=args.formulas,
     )
     if args.summary:
         write_atomic(args.summary, render_markdown(run), protect=protect, argument="summary")
@@ -545,6 +582,7 @@ def _compare(args) -> int:
         "tfprof": not args.no_tfprof,
         "signature": args.signature,
         "tag_set": args.tag_set,
+        "training": args.training,
     }
     if args.command == "compare" and args.output is not None:
         check_writable(args.output, [args.before, args.after])

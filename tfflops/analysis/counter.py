@@ -153,7 +153,7 @@ def _bytes(infos: list[TensorInfo | None]) -> int:
     return total
 
 
-def _is_parameter(node, op: str, info: TensorInfo | None) -> bool:
+def is_parameter(node, op: str, info: TensorInfo | None) -> bool:
     """A floating-point Const or variable with at least one dimension."""
     if info is None or not is_known(info.shape) or not info.shape:
         return False
@@ -171,7 +171,7 @@ def _attribute_params(graph: Graph, shapes: ShapeResult, rows: list[NodeCount]) 
             continue
         outs = by_id[i]
         info = outs[0] if outs else None
-        if not _is_parameter(defs[i], op, info):
+        if not is_parameter(defs[i], op, info):
             continue
         rows[_param_user(graph, i, rows)].params += math.prod(info.shape)
 
@@ -404,7 +404,7 @@ class _Bodies:
             uncounted.extend(row.uncounted)
             i = graph.index[row.name]
             output = row.outputs[0] if row.outputs else None
-            parameter = row.op == "Const" and _is_parameter(graph.defs[i], row.op, output)
+            parameter = row.op == "Const" and is_parameter(graph.defs[i], row.op, output)
             if parameter and _read_by_data(graph, i):
                 params[where] = math.prod(output.shape)
         cost = Cost(

@@ -11,7 +11,9 @@ from tfflops.analysis.conventions import node_flops, unit
 from tfflops.analysis.counter import NodeCount
 from tfflops.analysis.crosscheck import MISMATCH, TFPROF_INT64_LIMIT, Verdict
 from tfflops.analysis.ops import lookup
+from tfflops.analysis.ops.custom import CUSTOM, is_custom, replaced_ops
 from tfflops.analysis.shapes import ShapeResult
+from tfflops.analysis.training import TrainingStep, skipped_summary
 from tfflops.graph.phases import INFERENCE, INIT
 from tfflops.graph.tensors import dtype_name
 
@@ -45,6 +47,7 @@ class Profile:
     shapes: ShapeResult
     tfprof_total: int | None
     notes: list[str] = field(default_factory=list)
+    training: TrainingStep | None = None  # with ``training=True``: one training step
 
     def flops_of(self, row: NodeCount, convention: str | None = None) -> int:
         """One node's figure under ``convention`` (default: the profile's); 0 if uncounted."""
@@ -55,9 +58,40 @@ class Profile:
     def total_flops(self, convention: str | None = None, phase: str = INFERENCE) -> int:
         return sum(self.flops_of(r, convention) for r in self.rows if r.phase == phase)
 
+    def train_flops_estimate(self, convention: str | None = None) -> int | None:
+        """The estimated training step: its forward rows' figures plus the backward's
+        (``tfflops.analysis.training``); None without ``training=True``, or when forward
+        and backward are inside one function (a TF2 training signature)."""
+        step = self.training
+        if step is None or step.inside:
+            return None  # (the forward pass is inside the function that trains)
+        forward = sum(self.flops_of(self.rows[i], convention) for i in step.forward)
+        return forward + step.backward_flops(convention or self.convention)
+
+    def train_flops(self, convention: str | None = None) -> int | None:
+        """One training step: the one the graph holds, counted as it is, else the estimate;
+        None without ``training=True``."""
+        step = self.training
+        if step is None or step.held is None:
+            return self.train_flops_estimate(convention)
+        return sum(self.flops_of(self.rows[i], convention) for i in step.held)
+
+    def train_uncounted(self) -> list[str]:
+        """The nodes ``train_flops`` leaves out: of a training step the graph holds, those
+        tfflops cannot count; of an estimate, those whose backward it cannot estimate."""
+        step = self.training
+        if step is None:
+            return []
+        if step.held is not None:
+            held = [self.rows[i] for i in step.held]
+            inside = [u.where for row in held for u in row.uncounted]  # in function bodies
+            return [row.name for row in held if row.cost is None] + inside
+        return [s.node for s in step.skipped]
+
     @property
     def totals(self) -> dict:
-        """The JSON ``totals``: inference flops, tf.profiler's total, params, bytes, ..."""
+        """The JSON ``totals``: inference flops, tf.profiler's total, params, bytes, ...,
+        and with ``training=True`` one training step's figures."""
         inference = [r for r in self.rows if r.phase == INFERENCE]
         return {
             "flops": self.total_flops(),
@@ -66,6 +100,8 @@ class Profile:
             "bytes": sum(r.bytes for r in inference),
             "init_flops": self.total_flops(phase=INIT),
             "nodes": len(self.rows),
+            "train_flops": self.train_flops(),
+            "train_flops_estimate": self.train_flops_estimate(),
         }
 
     def node_records(self) -> list[dict]:
@@ -170,8 +206,8 @@ class Profile:
     @property
     def unsupported_ops(self) -> dict[str, int]:
         """Op types tfflops has no formula for, with their node counts (function bodies
-        included)."""
-        counts = Counter(r.op for r in self.rows if r.cost is None and lookup(r.op) is None)
+        included); custom ops (``register_op``) whose formula could not count a node too."""
+        counts = Counter(r.op for r in self.rows if r.cost is None and cannot_count(r.op))
         for r in self.rows:
             if r.inner_unsupported:
                 counts.update(r.inner_unsupported)
@@ -219,17 +255,88 @@ def findings(p: Profile) -> Iterable[str]:
     skipped = _skipped_by_tfprof(p)
     if skipped:
         yield skipped
-    unknown = [r.name for r in p.rows if r.cost is None and lookup(r.op) is not None]
+    unknown = [r.name for r in p.rows if r.cost is None and not cannot_count(r.op)]
     unknown += [inner for r in p.rows for inner in r.inner_unknown]
     if unknown:
         yield f"{len(unknown)} node(s) with unknown shapes not counted, e.g. {unknown[0]}"
-    unsupported = p.unsupported_ops
+    # (custom ops that could not be counted: in _custom_findings)
+    unsupported = {op: n for op, n in p.unsupported_ops.items() if not is_custom(op)}
     if unsupported:
         ops = ", ".join(f"{op} ×{n}" for op, n in unsupported.items())
         yield f"ops tfflops has no formula for: {ops}"
+    yield from _custom_findings(p)
     statuses = p.status_counts()
     if statuses.get(MISMATCH):
         yield f"{statuses[MISMATCH]} node(s) where tfflops and tf.profiler disagree (mismatch)"
+    if p.training is not None:
+        yield from training_findings(p)
+
+
+def cannot_count(op: str) -> bool:
+    """A node of this op type that is not counted is unsupported (no formula, or a custom
+    formula that failed on it), not a node whose shapes stayed unknown."""
+    return lookup(op) is None or is_custom(op)
+
+
+def _custom_findings(p: Profile) -> Iterable[str]:
+    """Which figures rest on the user's formulas (``register_op``), and what they replace."""
+    used = Counter(r.op for r in p.rows if is_custom(r.op) and r.cost is not None)
+    if used:
+        ops = ", ".join(f"{op} ×{n} ({CUSTOM[op].origin})" for op, n in sorted(used.items()))
+        yield f"counted by custom formulas: {ops}"
+    failed = [r for r in p.rows if is_custom(r.op) and r.cost is None]
+    if failed:
+        yield (
+            f"{len(failed)} node(s) of custom ops not counted, e.g. {failed[0].name}: "
+            f"{failed[0].problem}"
+        )
+    for op, origin in replaced_ops().items():
+        yield f"the built-in formula of {op} is replaced by a custom one ({origin})"
+
+
+def training_findings(p: Profile) -> Iterable[str]:
+    """What ``train_flops`` is made of, and what it leaves out."""
+    step, u = p.training, unit(p.convention)
+    forward = sum(p.flops_of(p.rows[i]) for i in step.forward)
+    backward = step.backward_flops(p.convention)
+    estimate = f"{forward + backward:,} = forward {forward:,} + backward {backward:,} {u}"
+    how = (
+        "the gradients TensorFlow builds for each op w.r.t. the parameters and what is "
+        "computed from them (a contraction's: as many MACs as its forward, for its input "
+        "and for its weights); no loss, no optimizer update"
+    )
+    if p.convention == "tfprof":
+        how += "; backward ops as tf.profiler counts them (ReluGrad and others: 0)"
+    if step.held is None:
+        yield f"train_flops {estimate}, estimated: {how}"
+    elif step.inside:
+        yield (
+            f"the graph holds its training step inside {', '.join(step.inside)} "
+            f"({step.gradient_nodes} node(s) of its backward pass, {step.updates} optimizer "
+            "update(s)): train_flops counts it as it is; no estimate beside it (its forward "
+            "pass is inside the same function)"
+        )
+    else:
+        yield (
+            f"the graph holds its training step ({step.gradient_nodes} node(s) of "
+            f"tf.gradients' scope, {step.updates} optimizer update(s)): train_flops counts it "
+            f"as it is; train_flops_estimate {estimate} from its forward pass ({how})"
+        )
+    uncounted = p.train_uncounted()
+    if uncounted and step.held is not None:
+        yield (
+            f"train_flops leaves out {len(uncounted)} node(s) of the training step tfflops "
+            f"could not count, e.g. {uncounted[0]}"
+        )
+    if step.no_gradient and step.held is None:
+        yield (
+            f"no gradient flows back from {', '.join(step.no_gradient)}: not floating-point "
+            "or not computed from the parameters (name the logits or the loss with "
+            "`outputs` to estimate their backward pass)"
+        )
+    if step.skipped:
+        figure = "train_flops" if step.held is None else "train_flops_estimate"
+        yield f"{figure} leaves out the backward pass of {skipped_summary(step.skipped)}"
 
 
 def _leaves(rows, budget: list[int]) -> list[NodeCount] | None:

@@ -49,6 +49,12 @@ def is_training_op(op: str) -> bool:
     return op.startswith(("Apply", "ResourceApply", "SparseApply", "ResourceSparseApply"))
 
 
+def in_gradients_scope(name: str) -> bool:
+    """The node is part of a backward pass ``tf.gradients`` built (``gradients/``,
+    ``gradients_1/``, ...)."""
+    return _GRADIENTS_SCOPE.match(name) is not None
+
+
 def resolve_outputs(graph: Graph, outputs: Iterable[str]) -> list[str]:
     """Output names as given (``"logits"`` or ``"logits:0"``) → node names; unknown → error."""
     names = []
@@ -81,9 +87,7 @@ def default_outputs(graph: Graph) -> list[str]:
 
     def by_product(i: int) -> bool:
         inputs = [j for j, _ in graph.data_in[i]] + list(graph.control_in[i])
-        return _GRADIENTS_SCOPE.match(names[i]) is not None or any(
-            is_training_only(ops[j]) for j in inputs
-        )
+        return in_gradients_scope(names[i]) or any(is_training_only(ops[j]) for j in inputs)
 
     computed = [i for i in sinks if computes(i)]
     chosen = [i for i in computed if not by_product(i)] or computed
@@ -109,11 +113,11 @@ def ancestors(graph: Graph, roots: Iterable[str], avoid: set[str] = frozenset())
     """
     index, names = graph.index, graph.names
     blocked = [index[name] for name in avoid if name in index]
-    marks = _ancestor_marks(graph, [index[name] for name in roots], blocked)
+    marks = ancestor_marks(graph, [index[name] for name in roots], blocked)
     return {names[i] for i in _marked(marks)}
 
 
-def _ancestor_marks(graph: Graph, roots: Iterable[int], avoid: Iterable[int] = ()) -> bytearray:
+def ancestor_marks(graph: Graph, roots: Iterable[int], avoid: Iterable[int] = ()) -> bytearray:
     """``marks[i]`` is 1 for every node the roots depend on (data or control edges)."""
     data_in, control_in = graph.data_in, graph.control_in
     marks = bytearray(len(data_in))
@@ -131,7 +135,7 @@ def _ancestor_marks(graph: Graph, roots: Iterable[int], avoid: Iterable[int] = (
     return marks
 
 
-def _descendant_marks(graph: Graph, roots: Iterable[int]) -> bytearray:
+def descendant_marks(graph: Graph, roots: Iterable[int]) -> bytearray:
     """``marks[i]`` is 1 for every node that reads the roots' results, directly or not."""
     readers = graph.readers
     marks = bytearray(len(readers))
@@ -151,12 +155,12 @@ def _marked(marks: bytearray) -> list[int]:
 def phase_list(graph: Graph, outputs: list[str]) -> list[str]:
     """Each node's phase by node number: ``inference`` | ``init`` | ``other``."""
     ops, index = graph.op_list, graph.index
-    inference = _ancestor_marks(graph, [index[name] for name in outputs])
+    inference = ancestor_marks(graph, [index[name] for name in outputs])
     # An Assign that runs after a training op (Adam's beta1_power update) is a training
     # step, not an initializer: what it reads (the gradients) is not init work.
-    trained = _descendant_marks(graph, [i for i, op in enumerate(ops) if is_training_op(op)])
+    trained = descendant_marks(graph, [i for i, op in enumerate(ops) if is_training_op(op)])
     roots = [i for i, op in enumerate(ops) if op in INITIALIZER_OPS and not trained[i]]
-    init = _ancestor_marks(graph, roots, _marked(inference)) if roots else bytearray(len(ops))
+    init = ancestor_marks(graph, roots, _marked(inference)) if roots else bytearray(len(ops))
     phases = [INFERENCE if mark else OTHER for mark in inference]
     for i in _marked(init):
         phases[i] = INIT

@@ -144,7 +144,7 @@ class Measurement:
 
 def measurement_of(p) -> Measurement:
     """A Profile's figures: flops under its convention, macs under ``macs``, params, bytes."""
-    from tfflops.analysis.ops import lookup
+    from tfflops.analysis.profile import cannot_count
 
     op_types: dict[str, dict[str, int]] = {}
     unsupported, unknown = [], []
@@ -157,7 +157,7 @@ def measurement_of(p) -> Measurement:
         figures["params"] += r.params
         figures["bytes"] += r.bytes
         if r.cost is None:
-            (unsupported if lookup(r.op) is None else unknown).append(r.name)
+            (unsupported if cannot_count(r.op) else unknown).append(r.name)
         # A function call is counted even when some of its body is not: those count too.
         unsupported += [f"{r.name}/{op}" for op in r.inner_unsupported]
         unknown += list(r.inner_unknown)
@@ -184,15 +184,19 @@ def measure(
     tfprof: bool = True,
     signature: str | None = None,
     tag_set: str | None = None,
+    formulas: Sequence[str] = (),
 ) -> Measurement:
     """Profile one model and keep only what ``check`` compares (small, picklable).
 
     ``signature`` and ``tag_set`` apply to a SavedModel, and are left aside for the other
-    models a folder holds.
+    models a folder holds. ``formulas`` are files of custom op formulas, imported once per
+    process (a worker's too).
     """
     from tfflops.graph.loader import is_saved_model
+    from tfflops.pipelines.formulas import load_formulas
     from tfflops.pipelines.profile import profile
 
+    load_formulas(formulas)
     saved = is_saved_model(model)
     p = profile(
         model,
@@ -539,6 +543,7 @@ def run_checks(
     tfprof: bool = True,
     signature: str | None = None,
     tag_set: str | None = None,
+    formulas: Sequence[str] = (),
 ) -> CheckRun:
     """Measure ``models`` and check them; with ``update_baseline``, (re)write the baseline
     instead of comparing with it. Usage errors raise TfflopsError before anything runs.
@@ -595,6 +600,7 @@ def run_checks(
         tfprof=tfprof,
         signature=signature,
         tag_set=tag_set,
+        formulas=tuple(formulas),
     )
     if update_baseline:
         write_baseline(baseline, measurements, keys, convention, protect=models)

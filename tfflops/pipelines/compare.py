@@ -149,8 +149,11 @@ class Comparison:
     def totals(self) -> dict:
         """Per figure: {"before", "after", "difference"} (None where tf.profiler did not run)."""
         figures = {}
+        # With training=True (both sides, or neither): one training step's figure.
+        train = ("train_flops", self.before.train_flops(), self.after.train_flops())
         for key, b, a in (
             ("flops", self.before.totals["flops"], self.after.totals["flops"]),
+            *([train] if self.before.training is not None else []),
             ("graph_flops", _graph_flops(self.before), _graph_flops(self.after)),
             ("tfprof_flops", self.before.tfprof_total, self.after.tfprof_total),
             ("init_flops", self.before.totals["init_flops"], self.after.totals["init_flops"]),
@@ -236,12 +239,14 @@ def compare(
     *,
     signature: str | None = None,
     tag_set: Sequence[str] | str | None = None,
+    training: bool = False,
 ) -> Comparison:
     """Profile ``before`` and ``after`` alike and attribute their difference to causes.
 
     ``outputs`` must exist in both; None takes each model's signature outputs (a
     SavedModel's ``signature``, as ``profile`` does), else each graph's sinks.
     ``input_shapes`` names inputs of either graph; each graph gets the ones it has.
+    ``training=True`` adds each side's training step (``train_flops``) to the totals.
     """
     if isinstance(outputs, str):
         outputs = [o for o in outputs.split(",") if o.strip()]
@@ -257,7 +262,7 @@ def compare(
             graph.source = labels[i]
         mapped = target.input_shapes or {}
         shapes = {k: v for k, v in mapped.items() if k.split(":")[0] in graph}
-        p = profile(graph.graph_def, target.outputs, shapes, convention, tfprof)
+        p = profile(graph.graph_def, target.outputs, shapes, convention, tfprof, training=training)
         p.model = graph.source
         graphs.append(graph)
         profiles.append(p)
@@ -295,6 +300,7 @@ def compare_freeze(
     *,
     signature: str | None = None,
     tag_set: Sequence[str] | str | None = None,
+    training: bool = False,
 ) -> Comparison:
     """``model`` against itself frozen to ``outputs``, in memory, executing nothing.
 
@@ -317,6 +323,7 @@ def compare_freeze(
         convention,
         tfprof,
         labels=(source, f"{source} frozen to {','.join(names)} (in memory)"),
+        training=training,
     )
     result.notes[:0] = plan.notes
     if plan.variables:

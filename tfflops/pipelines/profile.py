@@ -11,6 +11,7 @@ from tfflops.analysis.counter import count_graph
 from tfflops.analysis.crosscheck import crosscheck
 from tfflops.analysis.profile import Profile, findings
 from tfflops.analysis.shapes import infer_shapes
+from tfflops.analysis.training import estimate_training
 from tfflops.graph import proto
 from tfflops.graph.library import calls_functions
 from tfflops.graph.phases import INFERENCE, phase_list
@@ -27,6 +28,7 @@ def profile(
     signature: str | None = None,
     tag_set: Sequence[str] | str | None = None,
     name: str | None = None,
+    training: bool = False,
 ) -> Profile:
     """Profile a model file (GraphDef, SavedModel, ``.meta``, Keras) or a parsed GraphDef.
 
@@ -36,7 +38,9 @@ def profile(
     ``input_shapes`` maps placeholder names (or a signature's input keys) to shapes; an
     unknown batch defaults to 1. ``tfprof=False`` skips tf.profiler: TensorFlow is then
     never imported (a Keras file needs it to be loaded). ``name`` is what the report and
-    errors call a GraphDef given as an object (default ``<GraphDef>``).
+    errors call a GraphDef given as an object (default ``<GraphDef>``). ``training=True``
+    adds one training step, forward + backward (``totals["train_flops"]``): the one the
+    graph holds, else an estimate from its forward pass (``tfflops.analysis.training``).
     """
     convention = check_convention(convention)
     # The pipeline allocates a few objects per node and frees none until it ends: the
@@ -45,13 +49,13 @@ def profile(
     gc.disable()
     try:
         target = open_target(model, outputs, input_shapes, signature, tag_set, name=name)
-        return _profile(target, convention, tfprof)
+        return _profile(target, convention, tfprof, training)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def _profile(target: Target, convention: str, tfprof: bool) -> Profile:
+def _profile(target: Target, convention: str, tfprof: bool, training: bool) -> Profile:
     graph, output_names = target.graph, target.outputs
     notes = [*_unfrozen_note(target), *target.notes]
     source, input_shapes = graph.source, target.input_shapes
@@ -62,6 +66,7 @@ def _profile(target: Target, convention: str, tfprof: bool) -> Profile:
             continue  # an input the outputs do not read (another signature's)
         notes.append(f"input {name}: unknown batch dimension set to 1 (use --input-shape)")
     rows = count_graph(graph, shapes, phases)
+    step = estimate_training(graph, shapes, rows, output_names) if training else None
 
     tfprof_result = None
     unchecked_reason = "--no-tfprof"
@@ -85,6 +90,7 @@ def _profile(target: Target, convention: str, tfprof: bool) -> Profile:
         shapes=shapes,
         tfprof_total=None if tfprof_result is None else tfprof_result.total,
         notes=notes,
+        training=step,
     )
     result.notes.extend(findings(result))
     return result

@@ -40,6 +40,7 @@ def _totals_rows(c: Comparison) -> list[tuple[str, str, str, str]]:
     u = unit(c.convention)
     names = {
         "flops": f"{u} ({c.convention})",
+        "train_flops": f"train {u} ({c.convention})",
         "graph_flops": f"all-phase {u}",
         "tfprof_flops": "tf.profiler FLOPs",
         "init_flops": f"init-phase {u}",

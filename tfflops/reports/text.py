@@ -47,6 +47,7 @@ def totals_lines(p: Profile, paint=None) -> list[tuple[str, str]]:
     u = unit(p.convention)
     lines = [
         (f"{u} ({p.convention})", exact_number(t["flops"])),
+        *_train_lines(p),
         (
             "tf.profiler FLOPs",
             "not run (--no-tfprof)"
@@ -68,3 +69,19 @@ def totals_lines(p: Profile, paint=None) -> list[tuple[str, str]]:
         checked = ", ".join(paint(f"{n} {s}", s) for s, n in sorted(counts.items()))
     lines.append(("nodes", f"{t['nodes']} ({checked})"))
     return lines
+
+
+def _train_lines(p: Profile) -> list[tuple[str, str]]:
+    """With ``training=True``: one training step, and the estimate when the graph holds
+    its own; a figure that leaves nodes out says so."""
+    t, step = p.totals, p.training
+    if step is None:
+        return []
+    u = unit(p.convention)
+    lines = [(f"train {u} ({p.convention})", t["train_flops"], len(p.train_uncounted()))]
+    if step.held is not None and not step.inside:
+        lines.append((f"train {u} estimate", t["train_flops_estimate"], len(step.skipped)))
+    return [
+        (label, exact_number(value) + (f" (leaves out {n} node(s), see notes)" if n else ""))
+        for label, value, n in lines
+    ]

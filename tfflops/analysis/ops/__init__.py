@@ -11,6 +11,7 @@ pooling      max/average pooling, 2-D and 3-D, fractional, and gradients
 reduce       reductions, scans, softmax, batch norm, LRN, losses
 image        resizing
 quantized    eight-bit kernels: integer multiply-accumulates, (de)quantization
+training     optimizer updates: Apply*, ResourceApply*, SparseApply* (per gradient element)
 array        shapes and data movement: reshape, slice, gather, concat, pad, tile, fill
 calls        function calls and functional control flow (shapes by the walker)
 """
@@ -26,6 +27,7 @@ from tfflops.analysis.ops import (  # noqa: F401  (each module registers its ops
     pooling,
     quantized,
     reduce,
+    training,
     views,
 )
 from tfflops.analysis.ops.base import (

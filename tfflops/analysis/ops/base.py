@@ -289,3 +289,12 @@ def register(*ops: str, shape=_UNSET, cost=_UNSET):
     if any(op in OPS for op in ops):  # refuse a duplicate before anything else
         raise ValueError(f"op {next(op for op in ops if op in OPS)} is already in the op table")
     return add
+
+
+def unregister(op: str) -> OpSpec:
+    """Take ``op`` out of the table (and its views); returns what it was. KeyError if absent."""
+    spec = OPS.pop(op)
+    REGISTRY.pop(op, None)
+    ZERO_COST.discard(op)
+    VIEW_OPS.discard(op)
+    return spec

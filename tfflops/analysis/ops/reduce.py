@@ -70,6 +70,13 @@ def fused_batch_norm_shape(c: ShapeCtx) -> list[TensorInfo]:
     return outs
 
 
+def fused_batch_norm_grad_shape(c: ShapeCtx) -> list[TensorInfo]:
+    """x's backprop (x's shape), the scale's and the offset's (one per channel), and two
+    reserve spaces."""
+    stat = TensorInfo(c.shape(2), DT["DT_FLOAT"])
+    return [TensorInfo(c.shape(1), c.dtype(0)), stat, stat, *[TensorInfo(None, DT["DT_FLOAT"])] * 2]
+
+
 def bias_add_grad_shape(c: ShapeCtx) -> list[TensorInfo]:
     shape = c.rank_known(0)
     fmt = c.attr("data_format", "NHWC")
@@ -85,6 +92,12 @@ def xent_shape(c: ShapeCtx) -> list[TensorInfo]:
 # ---------------------------------------------------------------- formulas
 
 
+def _folded(v: OpView) -> int:
+    """N(in) − N(out): the operations that fold the input into the output; 0 for an empty
+    input, whose output is filled with the reduction's identity (no arithmetic, not −1)."""
+    return max(v.n_in(0) - v.n_out(), 0)
+
+
 @register("Mean", shape=reduce_shape)
 def mean(v: OpView) -> Cost:
     """N(in) − N(out) adds and N(out) divides = N(in)."""
@@ -94,40 +107,40 @@ def mean(v: OpView) -> Cost:
 @register("Sum", shape=reduce_shape)
 def reduce_sum(v: OpView) -> Cost:
     """N(in) − N(out) adds."""
-    adds = v.n_in(0) - v.n_out()
+    adds = _folded(v)
     return Cost(arith=adds, tfprof=adds)
 
 
 @register("BiasAddGrad", shape=bias_add_grad_shape)
 def bias_add_grad(v: OpView) -> Cost:
     """N(in) − N(out) adds (a sum over all but the channel dim)."""
-    adds = v.n_in(0) - v.n_out()
+    adds = _folded(v)
     return Cost(arith=adds, tfprof=adds)
 
 
 @register("ArgMax", "ArgMin", shape=arg_reduce_shape)
 def arg_reduce(v: OpView) -> Cost:
     """N(in) − N(out) comparisons."""
-    comparisons = v.n_in(0) - v.n_out()
+    comparisons = _folded(v)
     return Cost(other=comparisons, tfprof=comparisons)
 
 
 @register("Prod", shape=reduce_shape)
 def reduce_prod(v: OpView) -> Cost:
     """N(in) − N(out) multiplies; tf.profiler has no formula."""
-    return Cost(arith=v.n_in(0) - v.n_out())
+    return Cost(arith=_folded(v))
 
 
 @register("Max", "Min", "All", "Any", shape=reduce_shape)
 def reduce_compare(v: OpView) -> Cost:
     """N(in) − N(out) comparisons; tf.profiler has no formula."""
-    return Cost(other=v.n_in(0) - v.n_out())
+    return Cost(other=_folded(v))
 
 
 @register("EuclideanNorm", shape=reduce_shape)
 def euclidean_norm(v: OpView) -> Cost:
     """N(in) multiplies + N(in) − N(out) adds + N(out) square roots."""
-    return Cost(arith=2 * v.n_in(0) - v.n_out(), other=v.n_out())
+    return Cost(arith=v.n_in(0) + _folded(v), other=v.n_out())
 
 
 @register("Softmax", "LogSoftmax", shape=unary_shape)
@@ -160,6 +173,26 @@ def fused_batch_norm(v: OpView) -> Cost:
     if v.attr("is_training", True):
         arith += 3 * n
     return Cost(arith=arith, other=channels)
+
+
+@register(
+    "FusedBatchNormGrad",
+    "FusedBatchNormGradV2",
+    "FusedBatchNormGradV3",
+    shape=fused_batch_norm_grad_shape,
+)
+def fused_batch_norm_grad(v: OpView) -> Cost:
+    """Inference (is_training false): dx = dy·a with a = scale·rsqrt(var + ε) per channel,
+    dscale = Σ dy·(x − mean)·rsqrt(var + ε), doffset = Σ dy: 5·N(x) + C arithmetic, C
+    square roots. Training: through the batch mean and variance too, dx = a/M·(M·dy − Σdy
+    − x̂·Σ(dy·x̂)), x̂ = (x − mean)·rsqrt(var + ε), M = N(x)/C: 10·N(x) + 2·C arithmetic,
+    C square roots. tf.profiler has no formula.
+    """
+    n = v.n_in(1)
+    channels = v.in_shape(2)[0]
+    if v.attr("is_training", True):
+        return Cost(arith=10 * n + 2 * channels, other=channels)
+    return Cost(arith=5 * n + channels, other=channels)
 
 
 @register("SoftmaxCrossEntropyWithLogits", "SparseSoftmaxCrossEntropyWithLogits", shape=xent_shape)
