@@ -109,6 +109,12 @@ def test_nodes_dataframe_and_json_agree(samples):
         "dtype",
         "status",
         "note",
+        "layer",
+        "output_bytes",
+        "intensity",
+        "bound",
+        "est_seconds",
+        "measured_seconds",
     ]
     assert int(df["flops"].sum()) == 450560
     doc = p.to_dict()

@@ -44,6 +44,12 @@ FLAGS = {
     "training": "--training",
     "formulas": "--formulas",
     "budgets": "/".join(f"--max-{figure}" for figure in FIGURES),
+    "device": "--device",
+    "depth": "--depth",
+    "runs": "--runs",
+    "warmup": "--warmup",
+    "threads": "--threads",
+    "repeats": "--repeats",
     **{f"max_{figure}": f"--max-{figure}" for figure in FIGURES},
 }
 
@@ -300,3 +306,36 @@ def _read(path: Path) -> dict:
     if not isinstance(tool, dict):
         raise TfflopsError(f"{path}: [tool] is not a table")
     return doc
+
+
+# What an output file's extension says it holds (--format, when not given).
+EXTENSIONS = {
+    ".json": "json",
+    ".csv": "csv",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+}
+
+
+def check_top(top: int | None) -> None:
+    """``--top``: 0 (every row) or more."""
+    if top is not None and top < 0:
+        raise TfflopsError(f"--top {top}: must be 0 (every row) or more")
+
+
+def report_format(args, formats: tuple[str, ...]) -> str:
+    """``--format``, else the format ``-o``'s extension names, else table; an extension
+    that contradicts ``--format``, or names a format the command does not write, is refused."""
+    suffix = Path(args.output).suffix.lower() if args.output else ""
+    implied = EXTENSIONS.get(suffix)
+    if args.format is not None and implied not in (None, args.format):
+        raise TfflopsError(
+            f"-o {args.output}: a {suffix} file, but --format {args.format} (drop one of them)"
+        )
+    if args.format is None and implied is not None and implied not in formats:
+        raise TfflopsError(
+            f"-o {args.output}: {args.command} writes no {implied} (only {', '.join(formats)})"
+        )
+    return args.format or implied or "table"

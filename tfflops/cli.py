@@ -21,24 +21,16 @@ from tfflops.arguments import (
     Repeatable,
     apply_config,
     budget_option,
+    check_top,
     fail_on_option,
     outputs_option,
     parse_shape,
     parse_shapes,
+    report_format,
 )
 from tfflops.errors import TfflopsError
 from tfflops.files import check_writable, write_atomic
 from tfflops.pipelines.check import FIGURES, FINDINGS
-
-# What an output file's extension says it holds (--format, when not given).
-EXTENSIONS = {
-    ".json": "json",
-    ".csv": "csv",
-    ".md": "markdown",
-    ".markdown": "markdown",
-    ".html": "html",
-    ".htm": "html",
-}
 
 # ---------------------------------------------------------------- the parser
 
@@ -128,6 +120,10 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
         "as your code: never taken from pyproject.toml (repeatable)",
     )
 
+    counting.add_argument(
+        "--device", metavar="NAME|FILE.json", help="estimate the time on it (tfflops devices)"
+    )
+
     training = Parser(add_help=False)
     training.add_argument(
         "--training",
@@ -180,10 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help=_MODEL_HELP)
     p.add_argument(
         "--by",
-        choices=("node", "op", "scope"),
-        help="one table, its rows grouped by node, op (type) or scope (default: op types "
-        "then nodes)",
+        choices=("node", "op", "scope", "layer"),
+        help="one table, its rows grouped by node, op (type), scope or layer (default: op "
+        "types then nodes)",
     )
+    p.add_argument("--depth", type=int, default=1, metavar="N", help="a layer's scopes (1)")
     p.add_argument(
         "--top",
         type=int,
@@ -219,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="import this Python file of custom op formulas first, and list them too",
     )
     o.set_defaults(run=_ops)
+    _add_time_parsers(sub, parents)
     parser.commands = dict(sub.choices)
     return parser
 
@@ -314,6 +312,30 @@ def _add_freeze_parsers(sub, parents) -> None:
     c.set_defaults(run=_compare)
 
 
+def _add_time_parsers(sub, parents) -> None:
+    common, saved_model, graph = parents["common"], parents["saved_model"], parents["graph"]
+    d = sub.add_parser("devices", parents=[common], help="the built-in device profiles")
+    d.add_argument("--format", default="table", choices=("table", "json"), help="table or json")
+    m = sub.add_parser("measure", parents=[common, saved_model, graph], help="run and time it")
+    m.add_argument("model", help=_FILE_HELP)
+    m.add_argument("--device", metavar="NAME|FILE.json", help="estimate on it beside the times")
+    m.add_argument("--allow-unsafe-ops", action="store_true", help="run ops not in the pure list")
+    _add_report_options(m, ("table", "json"), "the report")
+    c = sub.add_parser("calibrate", parents=[common], help="measure this machine's peaks")
+    c.add_argument("-o", "--output", metavar="FILE.json", help="write the device file here")
+    for parser, flag, default, what in (
+        (m, "--runs", 10, "timed runs (10)"),
+        (m, "--warmup", 3, "untimed runs first (3)"),
+        (m, "--top", 15, "kernels in the table (15; 0: all)"),
+        (c, "--repeats", 7, "runs per figure (7)"),
+        (m, "--threads", None, "threads per kernel (default: all)"),
+        (c, "--threads", None, "threads per kernel (default: all)"),
+    ):
+        parser.add_argument(flag, type=int, default=default, metavar="N", help=what)
+    for parser, run in ((d, _devices), (m, _measure), (c, _calibrate)):
+        parser.set_defaults(run=run)
+
+
 # ---------------------------------------------------------------- running
 
 
@@ -373,27 +395,6 @@ def _note(args, text: str) -> None:
         print("\n".join(wrap(text, width, "tfflops: note: ", "    ")), file=sys.stderr)
 
 
-def _check_top(top: int | None) -> None:
-    if top is not None and top < 0:
-        raise TfflopsError(f"--top {top}: must be 0 (every row) or more")
-
-
-def _report_format(args, formats: tuple[str, ...]) -> str:
-    """``--format``, else the format ``-o``'s extension names, else table; an extension
-    that contradicts ``--format``, or names a format the command does not write, is refused."""
-    suffix = Path(args.output).suffix.lower() if args.output else ""
-    implied = EXTENSIONS.get(suffix)
-    if args.format is not None and implied not in (None, args.format):
-        raise TfflopsError(
-            f"-o {args.output}: a {suffix} file, but --format {args.format} (drop one of them)"
-        )
-    if args.format is None and implied is not None and implied not in formats:
-        raise TfflopsError(
-            f"-o {args.output}: {args.command} writes no {implied} (only {', '.join(formats)})"
-        )
-    return args.format or implied or "table"
-
-
 _STDIN = "<stdin>"
 
 
@@ -418,8 +419,8 @@ def _profile(args) -> int:
     from tfflops.pipelines.profile import profile
     from tfflops.reports.profile import render
 
-    fmt = _report_format(args, ("table", "json", "csv", "markdown", "html"))
-    _check_top(args.top)
+    fmt = report_format(args, ("table", "json", "csv", "markdown", "html"))
+    check_top(args.top)
     input_shapes = parse_shapes(args.input_shape)
     if fmt in ("json", "html") and not args.compare_freeze:
         for option, value in (("--by", args.by), ("--top", args.top)):
@@ -441,6 +442,8 @@ def _profile(args) -> int:
         tag_set=args.tag_set,
         name=_STDIN,
         training=args.training,
+        device=args.device,
+        depth=args.depth,
     )
     _write(args, lambda screen: render(result, fmt, args.by, args.top, screen), [args.model])
     return 0
@@ -526,6 +529,7 @@ def _check(args) -> int:
         signature=args.signature,
         tag_set=args.tag_set,
         formulas=args.formulas,
+        device=args.device,
     )
     if args.summary:
         write_atomic(args.summary, render_markdown(run), protect=protect, argument="summary")
@@ -571,10 +575,10 @@ def _compare(args) -> int:
     from tfflops.pipelines.compare import compare, compare_freeze
     from tfflops.reports.compare import FORMATS, render_comparison
 
-    fmt = _report_format(args, FORMATS)
+    fmt = report_format(args, FORMATS)
     if fmt not in FORMATS:  # profile --compare-freeze --format csv
         raise TfflopsError(f"--compare-freeze: --format {fmt} not available")
-    _check_top(args.top)
+    check_top(args.top)
     options = {
         "outputs": args.outputs,
         "input_shapes": parse_shapes(args.input_shape),
@@ -583,6 +587,7 @@ def _compare(args) -> int:
         "signature": args.signature,
         "tag_set": args.tag_set,
         "training": args.training,
+        "device": args.device,
     }
     if args.command == "compare" and args.output is not None:
         check_writable(args.output, [args.before, args.after])
@@ -599,4 +604,35 @@ def _compare(args) -> int:
         result = compare(before, after, **options, labels=labels)
         protect = [args.before, args.after]
     _write(args, lambda screen: render_comparison(result, fmt, args.top, screen), protect)
+    return 0
+
+
+def _devices(args) -> int:
+    from tfflops.reports.devices import render_devices
+
+    sys.stdout.write(render_devices(args.format, screen_for(sys.stdout, args.color)))
+    return 0
+
+
+def _measure(args) -> int:
+    from tfflops.pipelines.measure import measure
+    from tfflops.reports.measure import render_measured
+
+    fmt = report_format(args, ("table", "json"))
+    check_top(args.top)
+    if args.output is not None:
+        check_writable(args.output, [args.model])
+    names = ("runs", "warmup", "threads", "device", "allow_unsafe_ops", "signature", "tag_set")
+    options = {name: getattr(args, name) for name in names}
+    result = measure(args.model, args.outputs, parse_shapes(args.input_shape), **options)
+    _write(args, lambda screen: render_measured(result, fmt, args.top, screen), [args.model])
+    return 0
+
+
+def _calibrate(args) -> int:
+    from tfflops.pipelines.measure import calibrate_device
+
+    device = calibrate_device(args.output, threads=args.threads, repeats=args.repeats)
+    if args.output is None:
+        sys.stdout.write(device.to_json())
     return 0

@@ -44,3 +44,30 @@ def humanize(n: int | None) -> str:
 def exact_number(n: int) -> str:
     """7200 → '7,200'; 8288 → '8,288 (8.29 K)'."""
     return f"{n:,}" if abs(n) < 1000 else f"{n:,} ({humanize(n)})"
+
+
+def seconds_text(s: float | None) -> str:
+    """0.0123 → '12.30 ms', 4.2e-06 → '4.20 µs'; three significant figures or so."""
+    if s is None:
+        return "-"
+    for factor, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if abs(s) >= factor:
+            return f"{s / factor:.2f} {unit}"
+    return f"{s / 1e-9:.2f} ns" if s else "0 s"
+
+
+def rate_text(per_second: float | None, unit: str = "FLOP/s") -> str:
+    """1.95e13 → '19.50 TFLOP/s'."""
+    if per_second is None:
+        return "-"
+    for factor, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(per_second) >= factor:
+            return f"{per_second / factor:.2f} {prefix}{unit}"
+    return f"{per_second:.2f} {unit}"
+
+
+def check_count(argument: str, value, low: int, high: int) -> int:
+    """A whole number from ``low`` to ``high`` for ``argument`` (named in the error)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise TfflopsError(f"`{argument}` {value!r}: must be a whole number from {low} to {high}")
+    return value

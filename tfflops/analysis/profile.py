@@ -10,8 +10,19 @@ from dataclasses import dataclass, field
 from tfflops.analysis.conventions import node_flops, unit
 from tfflops.analysis.counter import NodeCount
 from tfflops.analysis.crosscheck import MISMATCH, TFPROF_INT64_LIMIT, Verdict
+from tfflops.analysis.devices import Device
+from tfflops.analysis.layers import DEFAULT_DEPTH, layer_names
+from tfflops.analysis.memory import Memory, output_bytes
 from tfflops.analysis.ops import lookup
 from tfflops.analysis.ops.custom import CUSTOM, is_custom, replaced_ops
+from tfflops.analysis.roofline import (
+    NO_KERNEL,
+    Estimate,
+    combine,
+    compute_dtype,
+    estimate,
+    intensity,
+)
 from tfflops.analysis.shapes import ShapeResult
 from tfflops.analysis.training import TrainingStep, skipped_summary
 from tfflops.graph.phases import INFERENCE, INIT
@@ -32,6 +43,12 @@ NODE_COLUMNS = (
     "dtype",
     "status",
     "note",
+    "layer",
+    "output_bytes",
+    "intensity",
+    "bound",
+    "est_seconds",
+    "measured_seconds",
 )
 
 
@@ -48,6 +65,10 @@ class Profile:
     tfprof_total: int | None
     notes: list[str] = field(default_factory=list)
     training: TrainingStep | None = None  # with ``training=True``: one training step
+    memory: Memory | None = None  # None: not computed (a Profile built by hand)
+    device: Device | None = None  # the roofline's device; None: no estimates
+    depth: int = DEFAULT_DEPTH  # name scope components of a layer
+    measured: list[float | None] | None = None  # seconds by row, after ``measure``
 
     def flops_of(self, row: NodeCount, convention: str | None = None) -> int:
         """One node's figure under ``convention`` (default: the profile's); 0 if uncounted."""
@@ -91,8 +112,14 @@ class Profile:
     @property
     def totals(self) -> dict:
         """The JSON ``totals``: inference flops, tf.profiler's total, params, bytes, ...,
-        and with ``training=True`` one training step's figures."""
+        and with ``training=True`` one training step's figures; memory, and with a device
+        the estimated seconds of the inference phase."""
         inference = [r for r in self.rows if r.phase == INFERENCE]
+        memory = self.memory
+        seconds = None
+        if self.device is not None:
+            estimates = zip(self.rows, self.estimates(), strict=True)
+            seconds = sum(e.seconds for r, e in estimates if e and r.phase == INFERENCE)
         return {
             "flops": self.total_flops(),
             "tfprof_flops": self.tfprof_total,
@@ -102,9 +129,42 @@ class Profile:
             "nodes": len(self.rows),
             "train_flops": self.train_flops(),
             "train_flops_estimate": self.train_flops_estimate(),
+            "weight_bytes": None if memory is None else memory.weight_bytes,
+            "peak_activation_bytes": None if memory is None else memory.peak_activation_bytes,
+            "est_seconds": seconds,
+            "device": None if self.device is None else self.device.name,
         }
 
+    def layers(self) -> list[str]:
+        """Every row's layer (``tfflops.analysis.layers``), the prefix found from the
+        inference phase's names."""
+        return layer_names(
+            [r.name for r in self.rows], [r.phase == INFERENCE for r in self.rows], self.depth
+        )
+
+    def estimates(self) -> list[Estimate | None]:
+        """Every row's roofline estimate on the profile's device (a call node's: its
+        bodies' nodes' summed; none for one computed from constants alone, which runs
+        once, when the graph loads); None for a row tfflops could not count, and for all
+        of them without a device."""
+        if self.device is None:
+            return [None] * len(self.rows)
+        constant = None if self.memory is None else self.memory.constant
+        return [
+            NO_KERNEL if constant and constant[i] and r.cost else self._estimate(r)
+            for i, r in enumerate(self.rows)
+        ]
+
+    def _estimate(self, row: NodeCount) -> Estimate | None:
+        if self.device is None or row.cost is None:
+            return None
+        if row.inner:
+            return combine([e for r in _leaves(row.inner) if (e := self._estimate(r))])
+        full = self.flops_of(row, "full")
+        return estimate(full, row.bytes, compute_dtype(row.outputs), row.op, self.device)
+
     def node_records(self) -> list[dict]:
+        memory, measured = self.memory, self.measured
         return [
             {
                 "name": r.name,
@@ -118,9 +178,23 @@ class Profile:
                 "dtype": _dtype(r),
                 "status": v.status,
                 "note": v.note,
+                "layer": layer,
+                "output_bytes": None if memory is None else memory.output_bytes[i],
+                **self._time_fields(r, e),
+                "measured_seconds": None if measured is None else measured[i],
             }
-            for r, v in zip(self.rows, self.verdicts, strict=True)
+            for i, (r, v, layer, e) in enumerate(
+                zip(self.rows, self.verdicts, self.layers(), self.estimates(), strict=True)
+            )
         ]
+
+    def _time_fields(self, row: NodeCount, e: Estimate | None) -> dict:
+        full = None if row.cost is None else self.flops_of(row, "full")
+        return {
+            "intensity": None if full is None else intensity(full, row.bytes),
+            "bound": None if e is None else e.bound,
+            "est_seconds": None if e is None else e.seconds,
+        }
 
     def leaf_records(self) -> list[dict]:
         """The node records the node, op and layer views list: a call node's place is taken
@@ -139,9 +213,21 @@ class Profile:
             inner = [self._inner_record(r, row.phase) for r in leaves]
             record["flops"] -= sum(r["flops"] for r in inner)
             record["bytes"] -= sum(r["bytes"] for r in inner)
+            # what is left of the call is no kernel: its bodies' nodes carry the time
+            record.update(intensity=None, bound=None, est_seconds=None, measured_seconds=None)
             if record["flops"] or record["params"] or record["bytes"]:
                 records.append(record)
             records.extend(inner)
+        # Layers of what the views show: each function's nodes below the prefix they share
+        # (a Keras model's name scope is inside its traced function), the graph's apart.
+        by_function: dict[str | None, list[dict]] = {}
+        for record in records:
+            by_function.setdefault(record["function"], []).append(record)
+        for group in by_function.values():
+            inference = [r["phase"] == INFERENCE for r in group]
+            names = layer_names([r["name"] for r in group], inference, self.depth)
+            for record, layer in zip(group, names, strict=True):
+                record["layer"] = layer
         return records
 
     def _inner_record(self, row: NodeCount, phase: str) -> dict:
@@ -157,18 +243,30 @@ class Profile:
             "dtype": _dtype(row),
             "status": "unsupported" if row.cost is None else "explained",
             "note": row.problem or f"in function {row.function}",
+            "layer": None,  # set over all the views' records
+            "output_bytes": output_bytes(row),
+            **self._time_fields(row, self._estimate(row)),
+            "measured_seconds": None,
             "function": row.function,
         }
 
     @property
     def nodes(self):
         """A pandas DataFrame, one row per node, the JSON ``nodes`` columns;
-        ``tfprof_flops`` is a nullable integer (``Int64``), <NA> where tf.profiler did
-        not run or did not count the node."""
+        ``tfprof_flops`` and ``output_bytes`` are nullable integers (``Int64``), <NA>
+        where tf.profiler did not run or did not count the node, or a size is unknown;
+        the seconds are floats, NaN where there are none."""
         import pandas as pd
 
         frame = pd.DataFrame(self.node_records(), columns=list(NODE_COLUMNS))
-        return frame.astype({"tfprof_flops": "Int64"})
+        return frame.astype(
+            {
+                "tfprof_flops": "Int64",
+                "output_bytes": "Int64",
+                "est_seconds": "float64",
+                "measured_seconds": "float64",
+            }
+        )
 
     def __repr__(self) -> str:
         t = self.totals
@@ -268,6 +366,7 @@ def findings(p: Profile) -> Iterable[str]:
     statuses = p.status_counts()
     if statuses.get(MISMATCH):
         yield f"{statuses[MISMATCH]} node(s) where tfflops and tf.profiler disagree (mismatch)"
+    yield from _time_findings(p)
     if p.training is not None:
         yield from training_findings(p)
 
@@ -337,6 +436,30 @@ def training_findings(p: Profile) -> Iterable[str]:
     if step.skipped:
         figure = "train_flops" if step.held is None else "train_flops_estimate"
         yield f"{figure} leaves out the backward pass of {skipped_summary(step.skipped)}"
+
+
+def _time_findings(p: Profile) -> Iterable[str]:
+    """What the memory figures and the estimated time leave out."""
+    memory = p.memory
+    if memory is not None and memory.unknown_tensors:
+        unknown = memory.unknown_tensors
+        yield (
+            f"peak_activation_bytes leaves out {len(unknown)} tensor(s) of unknown size, "
+            f"e.g. {unknown[0]}"
+        )
+    params = sum(r.params for r in p.rows if r.phase == INFERENCE)
+    if memory is not None and memory.weight_elements != params:
+        yield (
+            f"weight_bytes covers {memory.weight_elements} of the {params} parameters (not "
+            "those inside function bodies)"
+        )
+    if p.device is not None:
+        uncounted = [r.name for r in p.rows if r.phase == INFERENCE and r.cost is None]
+        if uncounted:
+            yield (
+                f"est_seconds leaves out {len(uncounted)} node(s) tfflops could not count, "
+                f"e.g. {uncounted[0]}"
+            )
 
 
 def _leaves(rows, budget: list[int]) -> list[NodeCount] | None:

@@ -2,7 +2,8 @@
 
 A GraphDef is a program, and ops like ``WriteFile``, ``PyFunc`` or ``SaveV2`` touch the
 outside world. ``freeze`` runs parts of a graph — its initializers or a saver's restore op,
-then a fetch of the variables — and ``vet_run`` checks what one such Session.run executes
+then a fetch of the variables — and ``measure`` runs a model's outputs; ``vet_run`` checks
+what one such Session.run executes
 before TensorFlow sees the graph: the fetches' data and control ancestors, and every
 function they can run (``function_closure``: named anywhere, through attr placeholders
 too; a reference that cannot be resolved is refused). Every op must be in ``PURE_OPS``,
@@ -229,9 +230,55 @@ _SHAPES = {
 # Control flow, and calls whose function bodies are checked op by op.
 _CONTROL_FLOW = V1_CONTROL_FLOW_OPS | {"Assert", "RefIdentity"}
 _STRINGS = {"AsString", "ShardedFilename", "StringJoin"}
+# A network's forward pass (what ``measure`` runs): arithmetic on tensors, nothing else.
+_NEURAL = {
+    "AccumulateNV2",
+    "Acosh",
+    "ApproximateEqual",
+    "Asinh",
+    "Atanh",
+    "AvgPool",
+    "AvgPool3D",
+    "BatchToSpaceND",
+    "BiasAddV1",
+    "Conv2D",
+    "Conv2DBackpropInput",
+    "Conv3D",
+    "DepthToSpace",
+    "DepthwiseConv2dNative",
+    "Dilation2D",
+    "EuclideanNorm",
+    "FusedBatchNorm",
+    "FusedBatchNormV2",
+    "FusedBatchNormV3",
+    "Gelu",
+    "LeakyRelu",
+    "LogSoftmax",
+    "MaxPool",
+    "MaxPool3D",
+    "ResizeBilinear",
+    "ResizeNearestNeighbor",
+    "Selu",
+    "Softsign",
+    "SpaceToBatchND",
+    "SpaceToDepth",
+    "Xdivy",
+    "Xlogy",
+    "_FusedConv2D",
+    "_FusedDepthwiseConv2dNative",
+    "_FusedMatMul",
+}
 
 PURE_OPS = frozenset(
-    _CONSTANTS | _VARIABLES | _RANDOM | _MATH | _SHAPES | _CONTROL_FLOW | set(CALL_OPS) | _STRINGS
+    _CONSTANTS
+    | _VARIABLES
+    | _RANDOM
+    | _MATH
+    | _SHAPES
+    | _CONTROL_FLOW
+    | set(CALL_OPS)
+    | _STRINGS
+    | _NEURAL
 )
 
 

@@ -140,6 +140,8 @@ class Measurement:
     totals: Mapping[str, int]
     op_types: Mapping[str, Mapping[str, int]]
     findings: Mapping[str, tuple[str, ...]]
+    est_seconds: float | None = None  # on ``device``, when checked with one
+    device: str | None = None
 
 
 def measurement_of(p) -> Measurement:
@@ -173,6 +175,8 @@ def measurement_of(p) -> Measurement:
             "unsupported": tuple(unsupported),
             "unknown-shape": tuple(unknown),
         },
+        est_seconds=p.totals["est_seconds"],
+        device=p.totals["device"],
     )
 
 
@@ -185,6 +189,7 @@ def measure(
     signature: str | None = None,
     tag_set: str | None = None,
     formulas: Sequence[str] = (),
+    device=None,
 ) -> Measurement:
     """Profile one model and keep only what ``check`` compares (small, picklable).
 
@@ -206,6 +211,7 @@ def measure(
         tfprof,
         signature=signature if saved else None,
         tag_set=tag_set if saved else None,
+        device=device,
     )
     return measurement_of(p)
 
@@ -544,12 +550,14 @@ def run_checks(
     signature: str | None = None,
     tag_set: str | None = None,
     formulas: Sequence[str] = (),
+    device=None,
 ) -> CheckRun:
     """Measure ``models`` and check them; with ``update_baseline``, (re)write the baseline
     instead of comparing with it. Usage errors raise TfflopsError before anything runs.
 
     ``on_result(result, k, total)`` gets each model's result as soon as it is checked
-    (in input order), so that a CI log shows progress.
+    (in input order), so that a CI log shows progress. ``device`` (a Device or a built-in
+    profile's name) adds each model's estimated time.
     """
     convention = check_convention(convention)
     budgets = dict(budgets or {})
@@ -601,6 +609,7 @@ def run_checks(
         signature=signature,
         tag_set=tag_set,
         formulas=tuple(formulas),
+        device=device,
     )
     if update_baseline:
         write_baseline(baseline, measurements, keys, convention, protect=models)

@@ -160,6 +160,7 @@ class Comparison:
             ("params", self.before.totals["params"], self.after.totals["params"]),
             ("bytes", self.before.totals["bytes"], self.after.totals["bytes"]),
             ("nodes", self.before.totals["nodes"], self.after.totals["nodes"]),
+            *_estimates(self.before, self.after),
         ):
             difference = None if a is None or b is None else a - b
             figures[key] = {"before": b, "after": a, "difference": difference}
@@ -228,6 +229,12 @@ class Comparison:
         }
 
 
+def _estimates(before: Profile, after: Profile) -> list[tuple]:
+    """The estimated seconds of both, when they were profiled with a device."""
+    b, a = before.totals["est_seconds"], after.totals["est_seconds"]
+    return [] if a is None and b is None else [("est_seconds", b, a)]
+
+
 def compare(
     before: str | os.PathLike | proto.GraphDef,
     after: str | os.PathLike | proto.GraphDef,
@@ -240,6 +247,7 @@ def compare(
     signature: str | None = None,
     tag_set: Sequence[str] | str | None = None,
     training: bool = False,
+    device=None,
 ) -> Comparison:
     """Profile ``before`` and ``after`` alike and attribute their difference to causes.
 
@@ -247,6 +255,7 @@ def compare(
     SavedModel's ``signature``, as ``profile`` does), else each graph's sinks.
     ``input_shapes`` names inputs of either graph; each graph gets the ones it has.
     ``training=True`` adds each side's training step (``train_flops``) to the totals.
+    ``device`` (a Device or a built-in profile's name) adds both estimated times.
     """
     if isinstance(outputs, str):
         outputs = [o for o in outputs.split(",") if o.strip()]
@@ -262,7 +271,15 @@ def compare(
             graph.source = labels[i]
         mapped = target.input_shapes or {}
         shapes = {k: v for k, v in mapped.items() if k.split(":")[0] in graph}
-        p = profile(graph.graph_def, target.outputs, shapes, convention, tfprof, training=training)
+        p = profile(
+            graph.graph_def,
+            target.outputs,
+            shapes,
+            convention,
+            tfprof,
+            training=training,
+            device=device,
+        )
         p.model = graph.source
         graphs.append(graph)
         profiles.append(p)
@@ -301,6 +318,7 @@ def compare_freeze(
     signature: str | None = None,
     tag_set: Sequence[str] | str | None = None,
     training: bool = False,
+    device=None,
 ) -> Comparison:
     """``model`` against itself frozen to ``outputs``, in memory, executing nothing.
 
@@ -324,6 +342,7 @@ def compare_freeze(
         tfprof,
         labels=(source, f"{source} frozen to {','.join(names)} (in memory)"),
         training=training,
+        device=device,
     )
     result.notes[:0] = plan.notes
     if plan.variables:

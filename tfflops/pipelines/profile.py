@@ -9,9 +9,13 @@ from collections.abc import Sequence
 from tfflops.analysis.conventions import check_convention
 from tfflops.analysis.counter import count_graph
 from tfflops.analysis.crosscheck import crosscheck
+from tfflops.analysis.devices import Device, load_device
+from tfflops.analysis.layers import DEFAULT_DEPTH
+from tfflops.analysis.memory import memory_of
 from tfflops.analysis.profile import Profile, findings
 from tfflops.analysis.shapes import infer_shapes
 from tfflops.analysis.training import estimate_training
+from tfflops.errors import TfflopsError
 from tfflops.graph import proto
 from tfflops.graph.library import calls_functions
 from tfflops.graph.phases import INFERENCE, phase_list
@@ -29,6 +33,8 @@ def profile(
     tag_set: Sequence[str] | str | None = None,
     name: str | None = None,
     training: bool = False,
+    device: Device | str | os.PathLike | None = None,
+    depth: int = DEFAULT_DEPTH,
 ) -> Profile:
     """Profile a model file (GraphDef, SavedModel, ``.meta``, Keras) or a parsed GraphDef.
 
@@ -41,21 +47,41 @@ def profile(
     errors call a GraphDef given as an object (default ``<GraphDef>``). ``training=True``
     adds one training step, forward + backward (``totals["train_flops"]``): the one the
     graph holds, else an estimate from its forward pass (``tfflops.analysis.training``).
+    ``device`` (a ``Device``, a built-in profile's name or a device file) adds the
+    roofline estimates; ``depth`` is how many name scope components make a layer.
     """
     convention = check_convention(convention)
+    device = resolve_device(device)
+    depth = check_depth(depth)
     # The pipeline allocates a few objects per node and frees none until it ends: the
     # cyclic garbage collector would only rescan them, growing superlinearly.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
         target = open_target(model, outputs, input_shapes, signature, tag_set, name=name)
-        return _profile(target, convention, tfprof, training)
+        return _profile(target, convention, tfprof, training, device, depth)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def _profile(target: Target, convention: str, tfprof: bool, training: bool) -> Profile:
+def resolve_device(device: Device | str | os.PathLike | None) -> Device | None:
+    """A Device as it is; a name or path through ``load_device``; None stays None."""
+    if device is None or isinstance(device, Device):
+        return device
+    return load_device(device)
+
+
+def check_depth(depth: int) -> int:
+    """A layer is at least one name scope component deep."""
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+        raise TfflopsError(f"`depth` {depth!r}: a layer is at least 1 name scope component")
+    return depth
+
+
+def _profile(
+    target: Target, convention: str, tfprof: bool, training: bool, device, depth: int
+) -> Profile:
     graph, output_names = target.graph, target.outputs
     notes = [*_unfrozen_note(target), *target.notes]
     source, input_shapes = graph.source, target.input_shapes
@@ -67,6 +93,7 @@ def _profile(target: Target, convention: str, tfprof: bool, training: bool) -> P
         notes.append(f"input {name}: unknown batch dimension set to 1 (use --input-shape)")
     rows = count_graph(graph, shapes, phases)
     step = estimate_training(graph, shapes, rows, output_names) if training else None
+    memory = memory_of(graph, shapes, phases, output_names)
 
     tfprof_result = None
     unchecked_reason = "--no-tfprof"
@@ -91,6 +118,9 @@ def _profile(target: Target, convention: str, tfprof: bool, training: bool) -> P
         tfprof_total=None if tfprof_result is None else tfprof_result.total,
         notes=notes,
         training=step,
+        memory=memory,
+        device=device,
+        depth=depth,
     )
     result.notes.extend(findings(result))
     return result

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from tfflops.numbers import humanize
+from tfflops.numbers import humanize, seconds_text
 from tfflops.pipelines.check import FIGURES, CheckRun, ModelResult, figure_label, percent
 from tfflops.reports.layout import PLAIN, Screen, shorten_middle, wrap, wrap_items
 
@@ -30,6 +30,10 @@ def render_result(
         out = [f"{painted}  {inline}"]
     else:
         out = [painted, *wrap_items(figures, screen.width, "      ", sep=" · ")]
+    m = r.measurement
+    if m.est_seconds is not None:
+        estimate = f"est. {seconds_text(m.est_seconds)} on {m.device} (roofline)"
+        out += wrap(estimate, screen.width, "      ")
     for failure in r.failures:
         out += [screen.paint(text, "fail") for text in wrap(failure, screen.width, "      ✗ ")]
     for remark in r.remarks:

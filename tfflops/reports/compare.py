@@ -7,6 +7,7 @@ from operator import itemgetter
 
 from tfflops.analysis.conventions import unit
 from tfflops.errors import TfflopsError
+from tfflops.numbers import seconds_text
 from tfflops.pipelines.compare import Comparison, NodeDiff
 from tfflops.reports.layout import (
     PLAIN,
@@ -48,10 +49,17 @@ def _totals_rows(c: Comparison) -> list[tuple[str, str, str, str]]:
         "bytes": "bytes moved",
         "nodes": "nodes",
     }
-    return [
-        (names[key], _n(f["before"]), _n(f["after"]), _signed(f["difference"]))
-        for key, f in c.totals.items()
-    ]
+    rows = []
+    for key, f in c.totals.items():
+        if key == "est_seconds":
+            device = c.before.totals["device"]
+            b, a, d = f["before"], f["after"], f["difference"]
+            sign = "+" if d and d > 0 else "-" if d else ""
+            difference = "0" if d == 0 else f"{sign}{seconds_text(abs(d))}" if d else "-"
+            rows.append((f"est. time ({device})", seconds_text(b), seconds_text(a), difference))
+        else:
+            rows.append((names[key], _n(f["before"]), _n(f["after"]), _signed(f["difference"])))
+    return rows
 
 
 def _n(value: int | None) -> str:

@@ -1,10 +1,11 @@
 """Profile → one self-contained HTML page (``--format html``), made for exploring.
 
-Nothing is fetched: the styles, the bar charts (CSS bars) and the few lines of script that
-sort and filter the node table are all inline, so the file can be attached to a CI run or
-mailed. The charts' figure (FLOPs, params, bytes) and the node table's toggles (nodes that
-cost nothing, findings only) are radio buttons and checkboxes styled with CSS: they work
-without the script. Every name from the graph or the command line is escaped.
+Nothing is fetched: the styles, the bar charts (CSS bars), the roofline (inline SVG) and
+the few lines of script that sort and filter the node table are all inline, so the file
+can be attached to a CI run or mailed. The charts' figure (FLOPs, params, bytes) and the
+node table's toggles (nodes that cost nothing, findings only) are radio buttons and
+checkboxes styled with CSS: they work without the script. Every name from the graph or
+the command line is escaped.
 """
 
 from __future__ import annotations
@@ -14,8 +15,14 @@ from html import escape
 from tfflops.analysis.conventions import unit
 from tfflops.analysis.crosscheck import MISMATCH, UNSUPPORTED
 from tfflops.analysis.profile import Profile
-from tfflops.numbers import humanize
-from tfflops.reports.text import group_rows, totals_lines
+from tfflops.analysis.roofline import compute_dtype
+from tfflops.graph.phases import INFERENCE
+from tfflops.numbers import humanize, seconds_text
+from tfflops.reports.charts import Dot, roofline_svg
+from tfflops.reports.text import group_rows, roofline_summary, totals_lines
+
+# The per-layer chart shows this many layers, the most expensive first.
+_LAYERS_SHOWN = 40
 
 _STYLE = """
 :root { --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; --bar: #2f6fde; --bg: #fff;
@@ -38,6 +45,8 @@ th { background: var(--head); }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .bars td.bar { width: 40%; min-width: 10rem; }
 .bars .fill { background: var(--bar); height: .9rem; border-radius: 2px; min-width: 1px; }
+.bars .fill.memory { background: #d1242f; } .bars .fill.overhead { background: #9a6700; }
+svg.roofline { max-width: 100%; height: auto; color: var(--fg); }
 #nodes th { cursor: pointer; user-select: none; position: sticky; top: 0; z-index: 1; }
 td.shape { white-space: nowrap; max-width: 16rem; overflow: hidden; text-overflow: ellipsis; }
 td.name { word-break: break-all; min-width: 12rem; }
@@ -96,8 +105,9 @@ document.querySelectorAll("#nodes th").forEach(function (th, column) {
 
 
 def render_html(p: Profile) -> str:
-    """The whole page: totals, a chart by op type (FLOPs, params or bytes), the findings,
-    the nodes (largest first, filterable, sortable)."""
+    """The whole page: totals, a chart by op type (FLOPs, params or bytes), one by layer,
+    the roofline (with a device), the findings, the nodes (largest first, filterable,
+    sortable)."""
     u = unit(p.convention)
     parts = [
         "<!DOCTYPE html>",
@@ -114,6 +124,8 @@ def render_html(p: Profile) -> str:
         f"convention: <code>{_e(p.convention)}</code> · {u} are inference-phase</p>",
         *_totals(p),
         *_charts(p, u),
+        *_by_layer(p, u),
+        *_roofline(p),
         *_findings(p),
         *_nodes(p, u),
         f"<script>{_SCRIPT}</script>",
@@ -188,6 +200,79 @@ def _by_op(p: Profile, rows: list[dict], key: str, section: str, figure: str) ->
     if not rows:
         out.append(f"<tr><td colspan='6'>no {figure} in the inference phase</td></tr>")
     return [*out, "</table>", "</section>"]
+
+
+def _by_layer(p: Profile, u: str) -> list[str]:
+    """Per layer: its nodes, FLOPs, bytes and (with a device) its estimated time, as bars
+    of that time (or of the FLOPs), coloured by the bound of most of its time."""
+    timed = p.device is not None
+    key = "est_seconds" if timed else "flops"
+    rows = sorted(group_rows(p, "layer"), key=lambda r: (-r[key], r["name"]))
+    rows = [r for r in rows if r["flops"] or r["bytes"] or (timed and r["est_seconds"])]
+    bounds = _layer_bounds(p) if timed else {}
+    widest = max((r[key] for r in rows), default=0)
+    out = [
+        '<section id="by-layer">',
+        f"<h2>By layer (name scope depth {p.depth})</h2>",
+        '<table class="bars">',
+        "<tr><th>layer</th><th class='num'>nodes</th><th>share</th>"
+        f"<th class='num'>{u}</th><th class='num'>bytes moved</th>"
+        "<th class='num'>est. time</th><th>bound</th></tr>",
+    ]
+    for r in rows[:_LAYERS_SHOWN]:
+        width = 100 * r[key] / widest if widest else 0
+        bound = bounds.get(r["name"], "")
+        out.append(
+            f"<tr><td class='name'>{_e(r['name'])}</td><td class='num'>{r['count']}</td>"
+            f"<td class='bar'><div class='fill {_e(bound)}' style='width:{width:.2f}%'></div></td>"
+            f"<td class='num'>{r['flops']:,}</td><td class='num'>{r['bytes']:,}</td>"
+            f"<td class='num'>{_e(seconds_text(r['est_seconds']))}</td><td>{_e(bound)}</td></tr>"
+        )
+    if not rows:
+        out.append("<tr><td colspan='7'>no layer in the inference phase does any work</td></tr>")
+    elif len(rows) > _LAYERS_SHOWN:
+        out.append(f"<tr><td colspan='7'>and {len(rows) - _LAYERS_SHOWN} more layers</td></tr>")
+    return [*out, "</table>", "</section>"]
+
+
+def _layer_bounds(p: Profile) -> dict[str, str]:
+    """Each layer's bound: the one most of its estimated time is bound by."""
+    seconds: dict[str, dict[str, float]] = {}
+    for r in p.leaf_records():
+        if r["phase"] == INFERENCE and r["bound"] is not None:
+            by_bound = seconds.setdefault(r["layer"], {})
+            by_bound[r["bound"]] = by_bound.get(r["bound"], 0.0) + r["est_seconds"]
+    return {layer: max(b, key=b.__getitem__) for layer, b in seconds.items()}
+
+
+def _roofline(p: Profile) -> list[str]:
+    """The roofline of the profile's device, a dot per kernel (measured FLOP/s where
+    ``measure`` ran, else estimated), and the time by bound."""
+    summary = roofline_summary(p)
+    if summary is None:
+        return []
+    measured = p.measured is not None
+    dots = []
+    for r in p.leaf_records():
+        seconds = r["measured_seconds"] if measured else r["est_seconds"]
+        if r["phase"] != INFERENCE or r["bound"] is None or not r["intensity"] or not seconds:
+            continue
+        full = r["intensity"] * r["bytes"]  # FLOPs under full
+        dots.append((seconds, Dot(r["name"], r["intensity"], full / seconds, r["bound"])))
+    dtypes = sorted({compute_dtype(row.outputs) for row in p.rows if row.phase == INFERENCE})
+    dots.sort(key=lambda d: -d[0])
+    what = "measured FLOP/s per node" if measured else "estimated FLOP/s per node"
+    shares = ", ".join(f"{b}-bound {100 * s:.1f}%" for b, s in summary["shares"].items())
+    layers = ", ".join(f"{name} ({seconds_text(s)})" for name, s in summary["memory_layers"])
+    return [
+        '<section id="roofline">',
+        f"<h2>Roofline on {_e(p.device.name)}</h2>",
+        f"<p>Estimated time {_e(seconds_text(sum(summary['seconds'].values())))}: "
+        f"{_e(shares)}.{' Most time memory-bound: ' + _e(layers) + '.' if layers else ''}</p>",
+        f'<p class="hint">{_e(what)}; source of the device figures: {_e(p.device.source)}</p>',
+        roofline_svg([d for _, d in dots], p.device, what, dtypes or ["float32"]),
+        "</section>",
+    ]
 
 
 def _findings(p: Profile) -> list[str]:

@@ -8,10 +8,10 @@ import json
 
 from tfflops.analysis.conventions import unit
 from tfflops.analysis.profile import NODE_COLUMNS, Profile
-from tfflops.numbers import humanize
+from tfflops.numbers import humanize, seconds_text
 from tfflops.reports.html import render_html
 from tfflops.reports.layout import PLAIN, Column, Screen, fit_pair, grid, more_line, wrap
-from tfflops.reports.text import group_rows, totals_lines
+from tfflops.reports.text import group_rows, roofline_summary, totals_lines
 
 FORMATS = ("table", "json", "csv", "markdown", "html")
 
@@ -23,8 +23,8 @@ def render(
     top: int | None = None,
     screen: Screen = PLAIN,
 ) -> str:
-    """The report in ``fmt``; ``by`` groups rows (node, op, scope), ``top`` keeps the largest
-    (0: all); a table fits ``screen``."""
+    """The report in ``fmt``; ``by`` groups rows (node, op, scope, layer), ``top`` keeps the
+    largest (0: all); a table fits ``screen``."""
     if fmt == "json":
         return json.dumps(p.to_dict(), indent=1) + "\n"
     if fmt == "csv":
@@ -36,8 +36,17 @@ def render(
     return _table(p, by, top, screen)
 
 
-def _sorted(rows: list[dict], top: int | None) -> list[dict]:
-    rows = sorted(rows, key=lambda r: (-r["flops"], -r["params"], r["name"]))
+def _sorted(rows: list[dict], top: int | None, by_time: bool = False) -> list[dict]:
+    """The largest first: by FLOPs (then params), or by estimated time with a device."""
+    rows = sorted(
+        rows,
+        key=lambda r: (
+            -(r["est_seconds"] or 0) if by_time else 0,
+            -r["flops"],
+            -r["params"],
+            r["name"],
+        ),
+    )
     return rows[:top] if top else rows
 
 
@@ -53,18 +62,21 @@ def _csv(p: Profile, by: str, top: int | None) -> str:
         for r in rows:
             writer.writerow({**r, "output_shapes": json.dumps(r["output_shapes"])})
         return out.getvalue()
-    cols = [by, "count", "flops", "tfprof_flops", "params", "bytes"]
+    cols = [by, "count", "flops", "tfprof_flops", "params", "bytes", "est_seconds"]
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(cols)
     for r in _sorted(group_rows(p, by), top):
-        writer.writerow(
-            [r["name"], r["count"], r["flops"], r["tfprof_flops"], r["params"], r["bytes"]]
-        )
+        writer.writerow([r["name"], *(r[c] for c in cols[1:])])
     return out.getvalue()
 
 
 # How a grouping's rows are named, one and many.
-_NOUNS = {"node": ("node", "nodes"), "op": ("op type", "op types"), "scope": ("scope", "scopes")}
+_NOUNS = {
+    "node": ("node", "nodes"),
+    "op": ("op type", "op types"),
+    "scope": ("scope", "scopes"),
+    "layer": ("layer", "layers"),
+}
 _DEFAULT_TOP = 10  # rows of a table when --top is not given (the op types: all of them)
 
 
@@ -74,9 +86,10 @@ def _table(p: Profile, by: str | None, top: int | None, screen: Screen) -> str:
     totals = totals_lines(p, screen.paint)
     width = max(len(k) for k, _ in totals)
     out += [f"  {k:<{width}}  {v}" for k, v in totals]
+    out += _roofline(p, screen.width)
     shown = False
     for grouping in [by] if by else ["op", "node"]:
-        rows = _sorted([r for r in group_rows(p, grouping) if _costs(r)], None)
+        rows = _sorted([r for r in group_rows(p, grouping) if _costs(r)], None, bool(p.device))
         limit = None if grouping == "op" and not by else top
         limit = _DEFAULT_TOP if limit is None and (by or grouping == "node") else limit
         kept = rows[:limit] if limit else rows
@@ -98,7 +111,21 @@ def _table(p: Profile, by: str | None, top: int | None, screen: Screen) -> str:
 
 def _costs(row: dict) -> bool:
     """Whether a row costs anything a grid shows (rows that cost nothing are left out)."""
-    return bool(row["flops"] or row["tfprof_flops"] or row["params"])
+    return bool(row["flops"] or row["tfprof_flops"] or row["params"] or row["est_seconds"])
+
+
+def _roofline(p: Profile, width: int) -> list[str]:
+    """The estimated time by bound and the layers most memory-bound (with a device)."""
+    summary = roofline_summary(p)
+    if summary is None:
+        return []
+    shares = ", ".join(f"{b}-bound {100 * s:.1f}%" for b, s in summary["shares"].items())
+    out = ["", *wrap(f"roofline on {summary['device'].name}: {shares}", width, "  ", "    ")]
+    layers = summary["memory_layers"]
+    if layers:
+        named = ", ".join(f"{name} ({seconds_text(s)})" for name, s in layers)
+        out += wrap(f"most time memory-bound: {named}", width, "  ", "    ")
+    return out
 
 
 def _header(p: Profile, width: int) -> str:
@@ -122,8 +149,7 @@ def _columns(p: Profile, by: str) -> list[Column]:
     when tf.profiler ran.
     """
     total = p.totals["flops"]
-    head = {"node": "node", "op": "op type", "scope": "scope"}[by]
-    columns = [Column(head, lambda r: r["name"], "l", shrink=True, least=16)]
+    columns = [Column(_NOUNS[by][0], lambda r: r["name"], "l", shrink=True, least=16)]
     if by == "node":
         columns.append(Column("op", lambda r: r["op"], "l", shrink=True, least=10))
     else:
@@ -135,6 +161,8 @@ def _columns(p: Profile, by: str) -> list[Column]:
     if p.tfprof_total is not None:
         columns.append(Column("tf.profiler", lambda r: humanize(r["tfprof_flops"])))
     columns.append(Column("params", lambda r: humanize(r["params"])))
+    if p.device is not None:
+        columns.append(Column("est. time", lambda r: seconds_text(r["est_seconds"])))
     return columns
 
 
@@ -147,17 +175,20 @@ def _markdown(p: Profile, by: str, top: int | None) -> str:
         "",
     ]
     out += ["| figure | value |", "|---|---:|"] + [f"| {k} | {v} |" for k, v in totals_lines(p)]
-    head = {"node": "node", "op": "op type", "scope": "scope"}[by]
+    timed = p.device is not None
     out += [
         "",
-        f"| {head} | count | {u} | tf.profiler | params | bytes |",
-        "|---|---:|---:|---:|---:|---:|",
+        f"| {_NOUNS[by][0]} | count | {u} | tf.profiler | params | bytes |"
+        + (" est. time |" if timed else ""),
+        "|---|---:|---:|---:|---:|---:|" + ("---:|" if timed else ""),
     ]
     rows = _sorted(group_rows(p, by), None)
     kept = rows[:top] if top else rows
     for r in kept:
         tf = "-" if r["tfprof_flops"] is None else f"{r['tfprof_flops']:,}"
         figures = f"{r['flops']:,} | {tf} | {r['params']:,} | {r['bytes']:,}"
+        if timed:
+            figures += f" | {seconds_text(r['est_seconds'])}"
         out.append(f"| `{r['name']}` | {r['count']} | {figures} |")
     if len(kept) < len(rows):
         figures = [("flops", u), ("params", "params")]

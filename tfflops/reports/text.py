@@ -6,27 +6,38 @@ from collections import defaultdict
 
 from tfflops.analysis.conventions import unit
 from tfflops.analysis.profile import Profile
+from tfflops.analysis.roofline import MEMORY, Estimate, time_by_bound, top_by_bound
 from tfflops.graph.phases import INFERENCE
-from tfflops.numbers import exact_number
+from tfflops.numbers import exact_number, seconds_text
 
 
 def group_rows(p: Profile, by: str) -> list[dict]:
-    """Inference-phase figures summed per node, op type or top-level name scope (function
-    bodies' nodes in place of the call nodes that run them: ``Profile.leaf_records``)."""
+    """Inference-phase figures summed per node, op type, top-level name scope or layer
+    (``tfflops.analysis.layers``), function bodies' nodes in place of the call nodes that
+    run them (``Profile.leaf_records``); ``est_seconds`` stays None without a device."""
     records = p.leaf_records()
     if by == "node":
         return [
             {**r, "count": 1}
             for r in records
-            if r["phase"] == INFERENCE and (r["flops"] or r["params"] or r["tfprof_flops"])
+            if r["phase"] == INFERENCE
+            and (r["flops"] or r["params"] or r["tfprof_flops"] or r["est_seconds"])
         ]
+    timed = p.device is not None
     groups: dict[str, dict] = defaultdict(
-        lambda: {"count": 0, "flops": 0, "tfprof_flops": 0, "params": 0, "bytes": 0}
+        lambda: {
+            "count": 0,
+            "flops": 0,
+            "tfprof_flops": 0,
+            "params": 0,
+            "bytes": 0,
+            "est_seconds": 0.0 if timed else None,
+        }
     )
     for r in records:
         if r["phase"] != INFERENCE:
             continue
-        key = r["op"] if by == "op" else (r["name"].split("/")[0] if "/" in r["name"] else "/")
+        key = _group_key(r, by)
         g = groups[key]
         g["name"] = key
         g["count"] += 1
@@ -35,7 +46,18 @@ def group_rows(p: Profile, by: str) -> list[dict]:
         g["tfprof_flops"] = (
             None if r["tfprof_flops"] is None else (g["tfprof_flops"] or 0) + r["tfprof_flops"]
         )
+        if timed and r["est_seconds"] is not None:
+            g["est_seconds"] += r["est_seconds"]
     return list(groups.values())
+
+
+def _group_key(record: dict, by: str) -> str:
+    if by == "op":
+        return record["op"]
+    if by == "layer":
+        return record["layer"]
+    name = record["name"]
+    return name.split("/")[0] if "/" in name else "/"
 
 
 def totals_lines(p: Profile, paint=None) -> list[tuple[str, str]]:
@@ -57,6 +79,11 @@ def totals_lines(p: Profile, paint=None) -> list[tuple[str, str]]:
         ("params", exact_number(t["params"])),
         ("bytes moved", exact_number(t["bytes"])),
     ]
+    if t["weight_bytes"] is not None:
+        lines.append(("weight bytes", exact_number(t["weight_bytes"])))
+        lines.append(("peak activations", f"{exact_number(t['peak_activation_bytes'])} bytes"))
+    if t["est_seconds"] is not None:
+        lines.append(("est. time", f"{seconds_text(t['est_seconds'])} on {t['device']}"))
     if t["init_flops"]:
         lines.append((f"init-phase {u}", exact_number(t["init_flops"])))
     paint = paint or (lambda text, status: text)
@@ -85,3 +112,24 @@ def _train_lines(p: Profile) -> list[tuple[str, str]]:
         (label, exact_number(value) + (f" (leaves out {n} node(s), see notes)" if n else ""))
         for label, value, n in lines
     ]
+
+
+def roofline_summary(p: Profile, top: int = 3) -> dict | None:
+    """The estimated time by bound (seconds and shares) and the layers spending the most
+    time memory-bound, over what the views show (``Profile.leaf_records``); None without
+    a device."""
+    if p.device is None:
+        return None
+    timed = [
+        (r["layer"], Estimate(r["est_seconds"], r["bound"]))
+        for r in p.leaf_records()
+        if r["phase"] == INFERENCE and r["est_seconds"] is not None
+    ]
+    by_bound = time_by_bound(e for _, e in timed)
+    total = sum(by_bound.values())
+    return {
+        "device": p.device,
+        "seconds": by_bound,
+        "shares": {b: (s / total if total else 0.0) for b, s in by_bound.items()},
+        "memory_layers": top_by_bound([g for g, _ in timed], [e for _, e in timed], MEMORY, top),
+    }

@@ -1,0 +1,190 @@
+"""``tfflops measure``: it runs the model, so it vets what runs first; times come back per node.
+
+No test asserts a time (timing lives in scripts/roofline): they assert what ran, what was
+refused, what covers what, and that nothing outside the allow-list executed.
+"""
+
+import json
+
+import pytest
+import tensorflow as tf
+from builders import op, placeholder, weights
+from test_freeze import build, save, write_file_graph
+
+import tfflops
+from tfflops.analysis.kernels import Kernel, attribute, measured_seconds
+from tfflops.cli import main
+from tfflops.graph import proto
+from tfflops.graph.index import Graph
+from tfflops.pipelines.measure import measure
+
+tf1 = tf.compat.v1
+
+
+def test_a_write_file_initializer_is_refused(tmp_path, capsys):
+    target = tmp_path / "written.txt"
+    model = save(write_file_graph(target), tmp_path / "model.pb")
+    with pytest.raises(tfflops.TfflopsError, match=r"would execute WriteFile \(node 'write'\)"):
+        measure(model, ["output"], runs=1, warmup=0)
+    assert main(["measure", model, "--outputs", "output", "--runs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--allow-unsafe-ops" in err
+    assert not target.exists()
+
+
+def test_a_write_file_the_output_waits_on_is_refused(tmp_path, capsys):
+    """No variable to freeze: measure's own check over what the run executes refuses it."""
+    target = tmp_path / "written.txt"
+
+    def fn():
+        write = tf.io.write_file(str(target), "written", name="write")
+        x = tf1.placeholder(tf.float32, [1, 2], name="x")
+        with tf.control_dependencies([write]):
+            tf.identity(x * 2.0, name="output")
+
+    model = save(build(fn), tmp_path / "model.pb")
+    out = tmp_path / "report.json"
+    code = main(["measure", model, "--outputs", "output", "--format", "json", "-o", str(out)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "measuring the model would execute WriteFile (node 'write')" in err
+    assert not target.exists()
+    assert not out.exists()
+
+
+def test_allow_unsafe_ops_runs_it(tmp_path):
+    target = tmp_path / "written.txt"
+
+    def fn():
+        write = tf.io.write_file(str(target), "written", name="write")
+        x = tf1.placeholder(tf.float32, [1, 2], name="x")
+        with tf.control_dependencies([write]):
+            tf.identity(x * 2.0, name="output")
+
+    model = save(build(fn), tmp_path / "model.pb")
+    measure(model, ["output"], runs=1, warmup=0, allow_unsafe_ops=True)
+    assert target.read_text() == "written"
+
+
+@pytest.mark.parametrize(
+    "flag, value, message",
+    [
+        ("--runs", "0", "--runs 0: must be a whole number from 1 to 1000"),
+        ("--runs", "1001", "--runs 1001: must be a whole number from 1 to 1000"),
+        ("--runs", "-5", "--runs -5: must be a whole number from 1 to 1000"),
+        ("--warmup", "-1", "--warmup -1: must be a whole number from 0 to 100"),
+        ("--warmup", "100000000000000000000", "--warmup 100000000000000000000: must be"),
+        ("--threads", "0", "--threads 0: must be a whole number from 1 to 1024"),
+        ("--threads", "99999", "--threads 99999: must be a whole number from 1 to 1024"),
+        ("--runs", "ten", "argument --runs: invalid int value: 'ten'"),
+        ("--top", "-1", "--top -1: must be 0 (every row) or more"),
+    ],
+)
+def test_hostile_counts_are_refused_before_anything_runs(samples, capsys, flag, value, message):
+    assert main(["measure", str(samples / "conv_bias.pb"), flag, value]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+
+
+def test_a_huge_input_is_refused_before_it_is_allocated(tmp_path, capsys):
+    g = proto.GraphDef()
+    placeholder(g, "x", [1 << 20, 1 << 20])  # 4 TiB of float32
+    op(g, "y", "Relu", ["x"])
+    model = tmp_path / "huge.pb"
+    model.write_bytes(g.SerializeToString())
+    assert main(["measure", str(model), "--runs", "1"]) == 2
+    err = capsys.readouterr().err
+    # x and y, 4 TiB each, alive together while the relu runs
+    assert "running it would hold 8,796,093,022,208 bytes of activations at once" in err
+
+
+def test_an_input_of_unknown_shape_must_be_given(tmp_path, capsys):
+    g = proto.GraphDef()
+    placeholder(g, "x", [1, None])
+    op(g, "y", "Relu", ["x"])
+    model = tmp_path / "open.pb"
+    model.write_bytes(g.SerializeToString())
+    assert main(["measure", str(model), "--runs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "input x: shape (1, None) is not fully known; give it with --input-shape" in err
+
+
+def test_conv_bias_is_measured_and_joined_to_the_estimates(samples, tmp_path, capsys):
+    out = tmp_path / "measured.json"
+    argv = ["measure", str(samples / "conv_bias.pb"), "--runs", "2", "--warmup", "1"]
+    assert main([*argv, "--device", "T4", "--format", "json", "-o", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["ran_on"] == "CPU" and doc["runs"] == 2 and doc["warmup"] == 1
+    assert doc["totals"]["flops"] == 458752  # conv 442368 + bias 8192 + relu 8192 (full)
+    assert doc["totals"]["wall_seconds"] > 0
+    assert doc["totals"]["device"] == "T4"
+    nodes = {n["name"]: n for n in doc["profile"]["nodes"]}
+    for name in ("conv", "bias_add", "output"):
+        assert nodes[name]["measured_seconds"] >= 0
+        assert nodes[name]["est_seconds"] > 0
+    assert nodes["filter"]["measured_seconds"] is None  # a constant: no kernel
+    # TensorFlow fuses the three into one _FusedConv2D named after the relu
+    (group,) = [g for g in doc["groups"] if "conv" in g["covers"]]
+    assert sorted(group["covers"]) == ["bias_add", "conv", "output"]
+    assert group["fused"] and group["kernels"][0]["op"] == "_FusedConv2D"
+    assert any("cover several nodes" in n for n in doc["notes"])
+    assert main(argv) == 0
+    table = capsys.readouterr().out
+    row = next(line for line in table.splitlines() if line.startswith("output "))
+    assert row.split()[1:3] == ["_FusedConv2D", "(3)"]
+
+
+# ---------------------------------------------------------------- attribution, pure
+
+
+def _chain_graph() -> Graph:
+    """x → conv → bias → relu → mul → out, plus a constant branch."""
+    g = proto.GraphDef()
+    placeholder(g, "x", [1, 8, 8, 3])
+    weights(g, "w", [3, 3, 3, 4])
+    op(g, "conv", "Conv2D", ["x", "w"], strides=[1, 1, 1, 1], padding="SAME")
+    weights(g, "b", [4])
+    op(g, "bias", "BiasAdd", ["conv", "b"])
+    op(g, "relu", "Relu", ["bias"])
+    op(g, "mul", "Mul", ["relu", "relu"])
+    op(g, "out", "Identity", ["mul"])
+    return Graph(g)
+
+
+def test_a_fused_kernel_covers_the_nodes_it_absorbed():
+    graph = _chain_graph()
+    kernels = [
+        Kernel("_arg_x_0_0", "_Arg", 1e-6),  # bookkeeping: no node
+        Kernel("relu", "_FusedConv2D", 30e-6),  # conv + bias + relu, named after the relu
+        Kernel("mul", "Mul", 10e-6),
+        Kernel("mul/ArithmeticOptimizer/Rewrite_1", "AddN", 2e-6),  # made up, under mul
+        Kernel("edge_7_transfer", "MemcpyHtoD", 1e-6),  # stands for no node
+    ]
+    a = attribute(graph, kernels)
+    names = graph.names
+    covered = {names[g.anchor]: sorted(names[i] for i in g.covers) for g in a.groups}
+    assert covered == {"relu": ["bias", "conv", "relu"], "mul": ["mul"]}
+    assert [k.name for k in a.unattributed] == ["edge_7_transfer"]
+    assert [names[i] for i in a.folded] == ["out"]  # the Identity ran no kernel
+    # the relu group's 30 µs split by the estimates 2:1:1 (conv, bias, relu); mul's 12 µs
+    weights_by_name = {"conv": 2.0, "bias": 1.0, "relu": 1.0, "mul": 1.0}
+    seconds = measured_seconds(a, [weights_by_name.get(n, 0.0) for n in names], len(names))
+    by_name = dict(zip(names, seconds, strict=True))
+    assert by_name["conv"] == pytest.approx(15e-6)
+    assert by_name["bias"] == pytest.approx(7.5e-6)
+    assert by_name["mul"] == pytest.approx(12e-6)
+    assert by_name["out"] == 0.0  # folded
+    assert by_name["w"] is None and by_name["x"] is None
+
+
+def test_a_kernel_that_ran_as_written_absorbs_nothing():
+    graph = _chain_graph()
+    # the bias add was removed (x + 0): the relu ran as itself and does not take its time
+    a = attribute(graph, [Kernel("conv", "Conv2D", 20e-6), Kernel("relu", "Relu", 5e-6)])
+    names = graph.names
+    covered = {names[g.anchor]: [names[i] for i in g.covers] for g in a.groups}
+    assert covered == {"conv": ["conv"], "relu": ["relu"]}
+    assert sorted(names[i] for i in a.folded) == ["bias", "mul", "out"]
+    # oneDNN's names for the same ops are the same ops
+    a = attribute(graph, [Kernel("conv", "_MklNativeConv2D", 20e-6)])
+    assert [names[i] for i in a.groups[0].covers] == ["conv"]

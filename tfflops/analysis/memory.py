@@ -1,0 +1,202 @@
+"""Memory: bytes each node writes, the weights' bytes, and the peak of live activations.
+
+``peak_activation_bytes`` runs the inference nodes in graph order: a non-constant tensor
+is alive from the node that writes it until its last reader has run (the outputs, until
+the end); while a node runs, its inputs and outputs are alive together. Constants (Const,
+variables, and what is computed from them alone: TensorFlow folds those once) are
+weights, not activations. A view (Identity, Reshape, Squeeze, ...) writes no new buffer:
+its output is its input's, kept alive as long as either is read. ``conv_bias``: x 12,288
+B, the conv's, bias add's and relu's outputs 32,768 B each; the bias add holds 65,536.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from tfflops.analysis.counter import NodeCount, is_parameter
+from tfflops.analysis.shapes import ShapeResult, TensorInfo, is_known
+from tfflops.graph.families import PLACEHOLDER_OPS, VARIABLE_OPS
+from tfflops.graph.index import Graph
+from tfflops.graph.phases import INFERENCE
+from tfflops.graph.tensors import DTYPE_SIZE, base_dtype
+
+# Ops whose outputs are their input's buffer (IdentityN: output k is input k; the others'
+# every output is input 0): they allocate nothing.
+_ALIASES = frozenset(
+    {
+        "Identity",
+        "IdentityN",
+        "RefIdentity",
+        "Snapshot",
+        "StopGradient",
+        "PreventGradient",
+        "CheckNumerics",
+        "EnsureShape",
+        "Reshape",
+        "Squeeze",
+        "ExpandDims",
+        "Switch",
+        "RefSwitch",
+        "Merge",
+        "RefMerge",
+        "Enter",
+        "RefEnter",
+        "Exit",
+        "RefExit",
+        "NextIteration",
+        "RefNextIteration",
+    }
+)
+_WEIGHT_SOURCES = VARIABLE_OPS | {"Const", "HostConst"}
+
+
+@dataclass(frozen=True)
+class Memory:
+    """The memory figures of a profile; ``output_bytes`` by row."""
+
+    output_bytes: list[int | None]
+    weight_bytes: int
+    peak_activation_bytes: int
+    unknown_tensors: list[str]  # activations of unknown size ("node:k"), not in the peak
+    weight_elements: int  # the parameters weight_bytes covers
+    constant: bytearray  # by node number: 1 for a constant, or computed from them alone
+
+
+def tensor_bytes(info: TensorInfo | None) -> int | None:
+    """Elements × dtype size; None when the shape is not fully known (strings: 0)."""
+    if info is None or not is_known(info.shape):
+        return None
+    return math.prod(info.shape) * DTYPE_SIZE.get(base_dtype(info.dtype), 0)
+
+
+def output_bytes(row: NodeCount) -> int | None:
+    """What a node writes: the bytes of its outputs; None when one's size is unknown."""
+    return _written([tensor_bytes(info) for info in row.outputs])
+
+
+def _written(sizes: list[int | None], unknown: bool = False) -> int | None:
+    """The sum of a node's output sizes; None if one is unknown, or all of them
+    (``unknown``: the shape inference gave up on the node, its outputs are not listed)."""
+    return None if unknown or None in sizes else sum(sizes)
+
+
+def memory_of(
+    graph: Graph, shapes: ShapeResult, phases: Sequence[str], outputs: Collection[str]
+) -> Memory:
+    """Every memory figure of an analysed graph; ``output_bytes`` by node number (as
+    ``count_graph``'s rows)."""
+    unknown, names = shapes.unknown, graph.names
+    sizes = [[tensor_bytes(info) for info in outs] for outs in shapes.by_id]
+    written = [_written(s, not s and names[i] in unknown) for i, s in enumerate(sizes)]
+    weight_bytes, weight_elements = _weights(graph, shapes, phases)
+    order = [i for i in graph.topological_ids() if phases[i] == INFERENCE]
+    fetched = [graph.index[name] for name in outputs if name in graph.index]
+    constant = constants(graph, order, fetched)
+    peak, missing = peak_activation_bytes(graph, sizes, unknown, order, constant, fetched)
+    return Memory(written, weight_bytes, peak, missing, weight_elements, constant)
+
+
+def _weights(graph: Graph, shapes: ShapeResult, phases: Sequence[str]) -> tuple[int, int]:
+    """(bytes, elements) of the parameters the inference phase reads, by their dtype."""
+    total = elements = 0
+    for i, op in enumerate(graph.op_list):
+        if op not in _WEIGHT_SOURCES or phases[i] != INFERENCE:
+            continue
+        outs = shapes.by_id[i]
+        info = outs[0] if outs else None
+        node = graph.defs[i]
+        if not is_parameter(node, op, info):
+            continue
+        dtype = node.attr["dtype"].type if op in VARIABLE_OPS else info.dtype
+        count = math.prod(info.shape)
+        total += count * DTYPE_SIZE.get(base_dtype(dtype), 0)
+        elements += count
+    return total, elements
+
+
+def peak_activation_bytes(
+    graph: Graph,
+    sizes: Sequence[Sequence[int | None]],
+    unknown: Collection[str],
+    order: Sequence[int],
+    constant: bytearray,
+    fetched: Sequence[int],
+) -> tuple[int, list[str]]:
+    """(peak bytes of live activations, the activations of unknown size left out) when
+    the nodes run in ``order``; ``sizes`` by node number and output, None unknown;
+    ``unknown``: nodes whose outputs the shape inference could not even list; ``fetched``:
+    the outputs' node numbers."""
+    ops, data_in, names = graph.op_list, graph.data_in, graph.names
+    # By node number: the buffer holding each output (-1: a constant, or none).
+    held: list[list[int]] = [[] for _ in ops]
+    buffers: list[int] = []  # by buffer: its size
+    first: list[int] = []  # by buffer: the position of the node that allocates it
+    missing: list[str] = []
+    for p, i in enumerate(order):
+        if constant[i]:
+            continue
+        if ops[i] in _ALIASES:
+            edges = data_in[i]
+            for k in range(len(sizes[i])):
+                e = k if ops[i] == "IdentityN" else 0
+                j, out = edges[e] if e < len(edges) else (-1, 0)
+                held[i].append(held[j][out] if j >= 0 and out < len(held[j]) else -1)
+            continue
+        if not sizes[i] and names[i] in unknown:
+            missing.append(names[i])  # not even how many outputs it has
+        for k, size in enumerate(sizes[i]):
+            if size is None:
+                missing.append(f"{names[i]}:{k}")
+                size = 0
+            held[i].append(len(buffers))
+            buffers.append(size)
+            first.append(p)
+    # A buffer dies after its last reader (through any alias); one nobody reads, at once;
+    # the outputs' live to the end.
+    last = list(first)
+    for p, i in enumerate(order):
+        for j, out in data_in[i]:
+            if out < len(held[j]) and (b := held[j][out]) >= 0:
+                last[b] = max(last[b], p)
+    for i in fetched:
+        for b in held[i]:
+            if b >= 0:
+                last[b] = len(order)
+    change = [0] * (len(order) + 1)  # bytes allocated at a position, freed after it
+    freed = [0] * (len(order) + 1)
+    for b, size in enumerate(buffers):
+        change[first[b]] += size
+        freed[last[b]] += size
+    alive = peak = 0
+    for p in range(len(order)):
+        alive += change[p]
+        peak = max(peak, alive)
+        alive -= freed[p]
+    return peak, missing
+
+
+def constants(graph: Graph, order: Sequence[int], fetched: Sequence[int]) -> bytearray:
+    """1 for a weight source and for a node computed from constants alone (not random,
+    not an output: what the caller fetches is made by the run), among ``order``'s nodes:
+    TensorFlow computes those once, when it loads the graph."""
+    ops, data_in = graph.op_list, graph.data_in
+    constant = bytearray(len(ops))
+    outputs = set(fetched)
+    for i in order:
+        op = ops[i]
+        if op in _WEIGHT_SOURCES or (
+            data_in[i]
+            and op not in PLACEHOLDER_OPS
+            and not _draws(op)
+            and i not in outputs
+            and all(constant[j] for j, _ in data_in[i])
+        ):
+            constant[i] = 1
+    return constant
+
+
+def _draws(op: str) -> bool:
+    """A random op: a new draw every run, never folded into a constant."""
+    return "Random" in op or "TruncatedNormal" in op or op == "Multinomial"

@@ -1,0 +1,248 @@
+"""``tfflops measure``: freeze a model, vet what will run, run it, join the times to the
+estimates.
+
+Running a model is executing a program: everything the run executes (the outputs'
+subgraph over data and control edges, and every function it calls) must be in the freeze
+allow-list, and the activations it will hold at once must fit a bound, unless the user
+passes ``allow_unsafe_ops``. Freezing first vets its own runs (initializers, restores).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tfflops.analysis.devices import Device
+from tfflops.analysis.kernels import Attribution, attribute, measured_seconds
+from tfflops.analysis.profile import Profile
+from tfflops.errors import TfflopsError
+from tfflops.files import check_writable, write_atomic
+from tfflops.freeze.plan import extract_subgraph
+from tfflops.freeze.safety import vet_run
+from tfflops.graph.index import Graph
+from tfflops.graph.library import prune_library
+from tfflops.graph.loader import is_saved_model
+from tfflops.graph.model import keras_format
+from tfflops.graph.phases import INFERENCE, ancestors
+from tfflops.numbers import check_count
+from tfflops.pipelines.freeze import freeze_model
+from tfflops.pipelines.open import open_target
+from tfflops.pipelines.profile import profile, resolve_device
+from tfflops.tf.calibrate import calibrate
+from tfflops.tf.measure import THREADS, time_graph
+
+LIMITS = {"runs": (1, 1000), "warmup": (0, 100), "threads": THREADS}
+# What a measured run may hold in activations at once (its peak_activation_bytes).
+MAX_ACTIVATION_BYTES = 16 << 30
+
+
+@dataclass
+class Measured:
+    """A measured model: its profile (``measured_seconds`` filled), the kernels TensorFlow
+    ran and the nodes each stands for, the wall time."""
+
+    profile: Profile
+    attribution: Attribution
+    wall_seconds: float
+    device: str  # where it ran: "CPU", or the GPUs TensorFlow saw
+    runs: int
+    warmup: int
+    threads: int | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def kernel_seconds(self) -> float:
+        """The kernels' medians summed (attributed or not)."""
+        attributed = sum(g.seconds for g in self.attribution.groups)
+        return attributed + sum(k.seconds for k in self.attribution.unattributed)
+
+    def groups(self) -> list[dict]:
+        """Per anchor: its kernels, the nodes they cover, measured and estimated seconds,
+        the achieved FLOP/s (FLOPs under full) — slowest first."""
+        p, names = self.profile, [r.name for r in self.profile.rows]
+        estimates = p.estimates()
+        out = []
+        for g in self.attribution.groups:
+            covered = [p.rows[i] for i in g.covers]
+            full = sum(p.flops_of(r, "full") for r in covered)
+            known = [estimates[i] for i in g.covers if estimates[i] is not None]
+            est = sum(e.seconds for e in known) if p.device is not None else None
+            out.append(
+                {
+                    "anchor": names[g.anchor],
+                    "kernels": [
+                        {"name": k.name, "op": k.op, "seconds": k.seconds} for k in g.kernels
+                    ],
+                    "covers": [names[i] for i in g.covers],
+                    "ops": [r.op for r in covered],
+                    "fused": g.fused,
+                    "flops": full,
+                    "seconds": g.seconds,
+                    "est_seconds": est,
+                    "achieved_flops_per_s": full / g.seconds if g.seconds else None,
+                }
+            )
+        return sorted(out, key=lambda g: (-g["seconds"], g["anchor"]))
+
+    def to_dict(self) -> dict:
+        """The ``measure --format json`` document."""
+        p = self.profile
+        est = p.totals["est_seconds"]
+        full = p.total_flops("full")
+        return {
+            "model": p.model,
+            "outputs": list(p.outputs),
+            "ran_on": self.device,
+            "runs": self.runs,
+            "warmup": self.warmup,
+            "threads": self.threads,
+            "totals": {
+                "wall_seconds": self.wall_seconds,
+                "measured_seconds": self.kernel_seconds,
+                "est_seconds": est,
+                "est_over_measured": None if est is None else est / self.wall_seconds,
+                "flops": full,
+                "achieved_flops_per_s": full / self.wall_seconds if self.wall_seconds else None,
+                "device": p.totals["device"],
+            },
+            "groups": self.groups(),
+            "unattributed": [_kernel(k) for k in self.attribution.unattributed],
+            "folded": [p.rows[i].name for i in self.attribution.folded],
+            "profile": p.to_dict(),
+            "notes": list(self.notes),
+        }
+
+
+def calibrate_device(
+    path: str | os.PathLike | None = None, threads: int | None = None, repeats: int = 7
+) -> Device:
+    """This machine's device profile (``tfflops.tf.calibrate``), written to ``path`` as a
+    device file (atomically) when given."""
+    if path is not None:
+        check_writable(path)
+    device = calibrate(threads=threads, repeats=repeats)
+    if path is not None:
+        write_atomic(path, device.to_json())
+    return device
+
+
+def _kernel(k) -> dict:
+    return {"name": k.name, "op": k.op, "seconds": k.seconds}
+
+
+def check_limits(**values: int | None) -> None:
+    """``runs``, ``warmup`` and ``threads`` within ``LIMITS`` (threads may be None)."""
+    for name, value in values.items():
+        if value is not None or name != "threads":
+            check_count(name, value, *LIMITS[name])
+
+
+def measure(
+    model: str | os.PathLike,
+    outputs: Sequence[str] | str | None = None,
+    input_shapes: dict[str, Sequence[int | None]] | None = None,
+    *,
+    runs: int = 10,
+    warmup: int = 3,
+    threads: int | None = None,
+    device: Device | str | os.PathLike | None = None,
+    allow_unsafe_ops: bool = False,
+    signature: str | None = None,
+    tag_set: Sequence[str] | str | None = None,
+) -> Measured:
+    """Run ``model`` with TensorFlow on random inputs of its resolved shapes and time each
+    node (see the module doc); ``device`` adds the estimates the times are set beside."""
+    check_limits(runs=runs, warmup=warmup, threads=threads)
+    device = resolve_device(device)
+    keras = keras_format(Path(model)) is not None
+    if not outputs and not keras and not is_saved_model(model):
+        outputs = open_target(model, None, None, signature, tag_set).outputs  # the sinks
+    frozen = freeze_model(
+        model,
+        outputs,
+        allow_unsafe_ops=allow_unsafe_ops,
+        signature=signature,
+        tag_set=tag_set,
+        input_shapes=input_shapes if keras else None,
+    )
+    graph = Graph(frozen.graph_def, str(model))
+    run_outputs = list(frozen.outputs)
+    # TensorFlow gets what was vetted, and nothing else (importing a graph evaluates it).
+    if allow_unsafe_ops:
+        subgraph = extract_subgraph(frozen.graph_def, ancestors(graph, run_outputs))
+    else:
+        execution = vet_run(graph, run_outputs, "measuring the model")
+        subgraph = extract_subgraph(frozen.graph_def, set(execution.nodes))
+        prune_library(subgraph, execution.closure.functions)
+    p = profile(
+        frozen.graph_def,
+        run_outputs,
+        None if keras else input_shapes,
+        "full",
+        tfprof=False,
+        device=device,
+    )
+    p.model = str(model)
+    peak = p.totals["peak_activation_bytes"]
+    if not allow_unsafe_ops and peak > MAX_ACTIVATION_BYTES:
+        raise TfflopsError(
+            f"{model}: running it would hold {peak:,} bytes of activations at once, over "
+            f"{MAX_ACTIVATION_BYTES:,}; refusing to run it (`allow_unsafe_ops` runs it anyway)"
+        )
+    inputs = _inputs(graph, p)
+    data = subgraph.SerializeToString()
+    timing = time_graph(data, run_outputs, inputs, runs, warmup, threads, str(model))
+    attribution = attribute(graph, timing.kernels)
+    weights = [0.0 if e is None else e.seconds for e in p.estimates()]
+    if p.device is None:  # no estimates to split a fused kernel's time by: FLOPs
+        weights = [float(p.flops_of(r, "full")) for r in p.rows]
+    p.measured = measured_seconds(attribution, weights, len(p.rows))
+    notes = [*frozen.notes, *_notes(attribution, timing)]
+    return Measured(
+        p, attribution, timing.wall_seconds, timing.device, runs, warmup, threads, notes
+    )
+
+
+def _inputs(graph: Graph, p: Profile) -> dict[str, tuple[tuple[int, ...], int]]:
+    """The placeholders the run reads: name → (resolved shape, dtype)."""
+    inputs = {}
+    for i, r in enumerate(p.rows):
+        if r.op not in ("Placeholder", "PlaceholderV2") or r.phase != INFERENCE:
+            continue
+        info = r.outputs[0] if r.outputs else None
+        if info is None or info.shape is None or None in info.shape:
+            raise TfflopsError(
+                f"input {r.name}: shape {info.shape if info else 'unknown'} is not fully "
+                "known; give it with --input-shape NAME=D1,D2,..."
+            )
+        inputs[r.name] = (tuple(info.shape), info.dtype or graph.defs[i].attr["dtype"].type)
+    return inputs
+
+
+def _notes(attribution: Attribution, timing) -> list[str]:
+    """What the kernel times rest on: fusions, folded nodes, time no node stands for."""
+    notes = [
+        f"ran on {timing.device}, kernels one at a time (inter-op 1), "
+        f"{f'{timing.threads} thread(s)' if timing.threads else 'all threads'} each; medians "
+        f"of {timing.runs} runs after {timing.warmup} warm-up runs"
+    ]
+    fused = [g for g in attribution.groups if len(g.covers) > 1]
+    if fused:
+        notes.append(
+            f"{len(fused)} kernel(s) cover several nodes (TensorFlow fused or rewrote them): "
+            "each group's time is split over its nodes by their estimates"
+        )
+    if attribution.folded:
+        notes.append(
+            f"{len(attribution.folded)} node(s) ran no kernel (folded into constants or "
+            "another kernel): measured 0"
+        )
+    if attribution.unattributed:
+        seconds = sum(k.seconds for k in attribution.unattributed)
+        notes.append(
+            f"{len(attribution.unattributed)} kernel(s) stand for no node of the graph "
+            f"({seconds * 1e3:.3f} ms), e.g. {attribution.unattributed[0].name}"
+        )
+    return notes
