@@ -25,7 +25,7 @@ def render_devices(fmt: str = "table", screen: Screen = PLAIN) -> str:
     ]
     out = [
         *wrap(
-            "peak TFLOP/s: vector units, and matrix units (tensor cores, AMX) for contractions",
+            "peak TFLOP/s of the vector units, and of the matrix units (tensor cores, AMX)",
             screen.width,
         ),
         "",

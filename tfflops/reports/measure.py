@@ -45,7 +45,7 @@ def render_measured(m: Measured, fmt: str = "table", top: int = 15, screen: Scre
             groups[len(kept) :], groups, ("kernel", "kernels"), figures, "--top 0 for all"
         )
         out += wrap(more, screen.width, "", "  ")
-    out += wrap("(n): one kernel for n nodes (TensorFlow fused or rewrote them)", screen.width)
+    out += wrap("kernel (n): it covers n nodes (TensorFlow fused or rewrote them)", screen.width)
     notes = [*m.notes, *p.notes]
     if notes:
         out += ["", "notes:"]
@@ -55,8 +55,8 @@ def render_measured(m: Measured, fmt: str = "table", top: int = 15, screen: Scre
 
 
 def _columns(p) -> list[Column]:
-    """A kernel group's row: the node it stands for (below the model's own name), its
-    kernels' ops, measured and estimated time, their ratio, the FLOP/s achieved."""
+    """A kernel group's row: the node its kernels stand for (below the model's own name),
+    their ops, measured and estimated time, their ratio, the FLOP/s achieved."""
     prefix = shared_prefix([r.name for r in p.rows])
 
     def ops(g: dict) -> str:
@@ -72,14 +72,8 @@ def _columns(p) -> list[Column]:
         return rate_text(rate, "").strip() if rate else "-"
 
     return [
-        Column(
-            "kernel (the node it stands for)",
-            lambda g: "/".join(below(g["anchor"], prefix)),
-            "l",
-            shrink=True,
-            least=16,
-        ),
-        Column("op (nodes)", ops, "l", shrink=True, least=10),
+        Column("node", lambda g: "/".join(below(g["anchor"], prefix)), "l", True, least=28),
+        Column("kernel (nodes)", ops, "l", shrink=True, least=12),
         Column("measured", lambda g: seconds_text(g["seconds"])),
         Column("est.", lambda g: seconds_text(g["est_seconds"])),
         Column("est/m", ratio),

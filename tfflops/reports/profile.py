@@ -98,6 +98,7 @@ def _table(p: Profile, by: str | None, top: int | None, screen: Screen) -> str:
             shown = True
         if len(kept) < len(rows):
             figures = [("flops", u), ("params", "params")]
+            figures += [("est_seconds", "estimated time")] if p.device else []
             more = more_line(rows[len(kept) :], rows, _NOUNS[grouping], figures, "--top 0 for all")
             out += wrap(more, screen.width, "", "  ")
     if not shown:
