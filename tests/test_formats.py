@@ -493,6 +493,44 @@ def test_keras_unknown_input_dimensions_need_an_input_shape(tmp_path):
     assert p.totals["flops"] == 350  # conv 2·(1·1·3)·(5·5·2) = 300, bias add 5·5·2 = 50
 
 
+def test_keras_dict_inputs_and_outputs_are_traced_with_their_structure(tmp_path):
+    # keras_hub's backbones take and return dicts: {token_ids, padding_mask} → {...}.
+    tokens = keras.Input((None,), dtype="int32", name="token_ids")
+    mask = keras.Input((None,), dtype="int32", name="padding_mask")
+    embedded = keras.layers.Embedding(10, 4)(tokens)  # 10*4 = 40 params
+    scores = keras.layers.Dense(2)(embedded)  # 4*2 + 2 = 10 params
+    masked = scores * keras.ops.expand_dims(keras.ops.cast(mask, "float32"), -1)
+    model = keras.Model(
+        {"token_ids": tokens, "padding_mask": mask},
+        {"sequence": masked, "pooled": keras.ops.sum(masked, axis=1)},
+    )
+    model.save(tmp_path / "dicts.keras")
+    with pytest.raises(tfflops.TfflopsError) as error:
+        tfflops.profile(tmp_path / "dicts.keras", tfprof=False)
+    # Every input without its shape is named at once.
+    assert "padding_mask (?, ?), token_ids (?, ?)" in str(error.value)
+    shapes = {"token_ids": [1, 7], "padding_mask": [1, 7]}
+    p = tfflops.profile(tmp_path / "dicts.keras", input_shapes=shapes, convention="macs")
+    assert p.totals["flops"] == 56  # the Dense: 7 tokens * 4*2
+    assert p.totals["params"] == 50  # 40 + 10
+    assert sorted(p.outputs) == ["Identity", "Identity_1"]
+    assert "outputs pooled (Identity:0), sequence (Identity_1:0)" in p.notes[0]
+    assert p.mismatches() == []
+
+
+def test_keras_trace_failure_gives_the_reason_not_the_traceback(tmp_path):
+    x = keras.Input((None, 3), name="x")
+    keras.Model(x, keras.layers.Reshape((6,))(x)).save(tmp_path / "reshape.keras")
+    with pytest.raises(tfflops.TfflopsError) as error:  # 4*3 = 12 elements are no [1, 6]
+        tfflops.profile(tmp_path / "reshape.keras", input_shapes={"x": [1, 4, 3]}, tfprof=False)
+    message = str(error.value)
+    assert "reshape.keras: tracing the Keras model failed: " in message
+    assert "The total size of the tensor must be unchanged" in message
+    assert "input_shape=(4, 3), target_shape=(6,)" in message and "\n" not in message
+    assert "\x1b" not in message  # Keras' bold, a terminal escape
+    assert 'File "' not in message and "in user code" not in message
+
+
 def _big_saved_model(d):
     export = d / "big"
     export.mkdir()

@@ -41,10 +41,7 @@ def open_keras(path: Path, source: str, kind: str, input_shapes: Mapping) -> Mod
             "unbuilt model?); save a functional or Sequential model with an Input"
         )
     specs, shown = _trace_specs(tf, model, input_shapes, source)
-    graph_def, inputs, outputs = _trace_and_freeze(tf, model, specs, source)
-    names = list(getattr(model, "output_names", None) or [])
-    if len(names) != len(outputs):
-        names = [t.node for t in outputs]
+    graph_def, inputs, outputs, names = _trace_and_freeze(tf, model, specs, source)
     outputs = tuple(
         TensorSpec(key, t.name, t.dtype, t.shape) for key, t in zip(names, outputs, strict=True)
     )
@@ -69,25 +66,50 @@ def open_keras(path: Path, source: str, kind: str, input_shapes: Mapping) -> Mod
     return opened
 
 
+# The longest reason from Keras or TensorFlow an error line quotes (a model's own text).
+_REASON = 1000
+
+
 def _keras_reason(error: Exception) -> str:
-    text = " ".join(str(error).split()) or type(error).__name__
+    text = " ".join(_printable(str(error)).split()) or type(error).__name__
     if "safe_mode" in text or "Lambda" in text:
         first = text.split(". ")[0].rstrip(".")
         return f"{first} (tfflops loads Keras files in safe mode only)"
-    return text if len(text) <= 300 else text[:297] + "..."
+    return text if len(text) <= _REASON else text[: _REASON - 3] + "..."
+
+
+def _trace_reason(error: Exception) -> str:
+    """What went wrong in a trace, without the traceback TensorFlow puts before it (``in
+    user code: File "…", line N, in f`` and the code)."""
+    lines = _printable(str(error)).splitlines()
+    last = max((i for i, line in enumerate(lines) if line.strip().startswith('File "')), default=-2)
+    text = " ".join(" ".join(lines[last + 2 :]).split()) or " ".join(str(error).split())
+    text = text or type(error).__name__
+    return text if len(text) <= _REASON else text[: _REASON - 3] + "..."
+
+
+_ESCAPES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _printable(text: str) -> str:
+    """``text`` without terminal escapes (Keras bolds its messages) or control characters."""
+    return _ESCAPES.sub("", text)
 
 
 def _trace_specs(tf, model, input_shapes: Mapping, source: str):
-    """A TensorSpec per Keras input: batch 1, or the shape ``input_shapes`` gives."""
-    names = [t.name for t in model.inputs]
+    """TensorSpecs for the Keras model's inputs, in the structure it takes them (a tensor,
+    a list, a dict: keras_hub's backbones take one), each at batch 1 or the shape
+    ``input_shapes`` gives; → (the structure, how it was traced)."""
+    flat = tf.nest.flatten(model.input)
+    names = [t.name for t in flat]
     unknown = sorted(set(input_shapes) - set(names) - {f"{n}:0" for n in names})
     if unknown:
         raise TfflopsError(
             f"`input_shapes`: the Keras model has no input {unknown[0]!r} (its inputs: "
             f"{', '.join(names)})"
         )
-    specs, shown = [], []
-    for tensor in model.inputs:
+    specs, shown, missing = [], [], []
+    for tensor in flat:
         declared = list(tensor.shape)
         given = input_shapes.get(tensor.name, input_shapes.get(f"{tensor.name}:0"))
         if given is not None:
@@ -103,33 +125,36 @@ def _trace_specs(tf, model, input_shapes: Mapping, source: str):
         else:
             shape = [1 if i == 0 and d is None else d for i, d in enumerate(declared)]
         if None in shape:
-            raise TfflopsError(
-                f"{source}: Keras input {tensor.name!r} has the shape {shape_text(declared)}; "
-                f"give its unknown dimensions with `input_shapes` {tensor.name}=1,..."
-            )
+            missing.append(f"{tensor.name} {shape_text(declared)}")
         specs.append(tf.TensorSpec(shape, tensor.dtype, name=_op_name(tensor.name)))
         shown.append(f"{tensor.name} {shape_text(shape)}")
-    return specs, ", ".join(shown)
+    if missing:
+        example = missing[0].split()[0]
+        raise TfflopsError(
+            f"{source}: Keras input(s) with unknown dimensions: {', '.join(missing)}; give "
+            f"each its shape with `input_shapes` {example}=1,..."
+        )
+    return tf.nest.pack_sequence_as(model.input, specs), ", ".join(shown)
 
 
 def _trace_and_freeze(tf, model, specs, source: str):
     """Trace ``model`` (inference mode) at ``specs``; freeze its variables into constants.
 
-    → (GraphDef, input TensorSpecs, output TensorSpecs). Nothing of the model runs:
-    tracing builds a graph, freezing reads the variables' values.
+    → (GraphDef, input TensorSpecs, output TensorSpecs, output keys). Nothing of the model
+    runs: tracing builds a graph, freezing reads the variables' values.
     """
     from tensorflow.python.framework.convert_to_constants import (
         convert_variables_to_constants_v2,
     )
 
-    def call(*tensors):
-        return model(list(tensors) if len(tensors) > 1 else tensors[0], training=False)
+    def call(inputs):
+        return model(inputs, training=False)
 
     try:
-        concrete = tf.function(call).get_concrete_function(*specs)
+        concrete = tf.function(call).get_concrete_function(specs)
         frozen = convert_variables_to_constants_v2(concrete)
     except (ValueError, TypeError, NotImplementedError, tf.errors.OpError) as e:
-        reason = " ".join(str(e).split())[:300] or type(e).__name__
+        reason = _trace_reason(e)
         raise TfflopsError(f"{source}: tracing the Keras model failed: {reason}") from None
     graph_def = proto.GraphDef.FromString(frozen.graph.as_graph_def().SerializeToString())
     _drop_control_noops(graph_def)
@@ -138,10 +163,20 @@ def _trace_and_freeze(tf, model, specs, source: str):
         shape = None if tensor.shape.rank is None else tuple(tensor.shape.as_list())
         return TensorSpec(key, tensor.name, dtype_name(tensor.dtype.as_datatype_enum), shape)
 
+    # Both flatten a structure alike (a dict by sorted key): inputs pair with their tensors.
     placeholders = [t for t in frozen.inputs if t.dtype != tf.resource]
-    inputs = tuple(spec(k.name, t) for k, t in zip(model.inputs, placeholders, strict=True))
+    keras_inputs = tf.nest.flatten(model.input)
+    inputs = tuple(spec(k.name, t) for k, t in zip(keras_inputs, placeholders, strict=True))
     outputs = tuple(spec(parse_tensor_name(t.name).node, t) for t in frozen.outputs)
-    return graph_def, inputs, outputs
+    return graph_def, inputs, outputs, _output_keys(concrete.structured_outputs, model, outputs)
+
+
+def _output_keys(structure, model, outputs) -> list[str]:
+    """Each output's name: its key in a dict the model returns, else Keras' output name."""
+    if isinstance(structure, dict) and len(structure) == len(outputs):
+        return sorted(str(key) for key in structure)
+    names = list(getattr(model, "output_names", None) or [])
+    return names if len(names) == len(outputs) else [t.node for t in outputs]
 
 
 def _drop_control_noops(graph_def: proto.GraphDef) -> None:
