@@ -5,6 +5,7 @@ from builders import ints, op, placeholder, weights
 
 import tfflops
 from tfflops.graph import proto
+from tfflops.reports.profile import render
 
 SAME_1 = {"strides": [1, 1, 1, 1], "padding": "SAME"}
 
@@ -117,3 +118,56 @@ def test_a_fused_op_without_formula_is_named_not_zero():
     assert any("no formula for: _MklSwish ×1" in n for n in result.notes)
     (row,) = [r for r in result.rows if r.name == "conv"]
     assert "_MklSwish" in row.note
+
+
+# ---------------------------------------------------------------- parameters
+
+
+def dense_graph(kernel: str) -> proto.GraphDef:
+    """x [1,3] − mean [3] (a Normalization's given mean), then @ kernel [3,4]."""
+    g = proto.GraphDef()
+    placeholder(g, "x", (1, 3))
+    weights(g, "mean", (3,))
+    weights(g, kernel, (3, 4))
+    op(g, "centred", "Sub", ["x", "mean"])
+    op(g, "dense", "MatMul", ["centred", kernel])
+    return g
+
+
+def test_constants_are_parameters_unless_the_graph_marks_its_weights():
+    # Frozen by TensorFlow from resource variables, the kernel is `…/resource`: the graph
+    # tells its weights apart, and the mean is a constant of the model's code.
+    frozen = tfflops.profile(dense_graph("dense/ReadVariableOp/resource"), tfprof=False)
+    assert frozen.totals["params"] == 12  # 3*4
+    (note,) = [n for n in frozen.notes if n.startswith("not parameters")]
+    assert "1 constant(s), 3 elements, a constant of the model's code" in note
+    assert "mean [3]" in note
+    # Nothing marks the weights: every float constant of one or more dimensions is one.
+    plain = tfflops.profile(dense_graph("kernel"), tfprof=False)
+    assert plain.totals["params"] == 15  # 3*4 + 3
+    assert not any(n.startswith("not parameters") for n in plain.notes)
+
+
+def test_unsupported_ops_are_those_of_nodes_counted():
+    g = proto.GraphDef()
+    placeholder(g, "x", (2, 3))
+    op(g, "relu", "Relu", ["x"])
+    op(g, "plumbing", "DisableCopyOnRead", ["x"])  # a saver's: no output needs it
+    p = tfflops.profile(g, outputs=["relu"], tfprof=False)
+    assert p.unsupported_ops == {}
+    p = tfflops.profile(g, outputs=["relu", "plumbing"], tfprof=False)
+    assert p.unsupported_ops == {"DisableCopyOnRead": 1}
+
+
+def test_totals_say_what_tf_profiler_misses():
+    g = proto.GraphDef()
+    placeholder(g, "x", (2, 8))
+    weights(g, "w1", (8, 8))
+    weights(g, "w2", (8, 8))
+    op(g, "matmul", "MatMul", ["x", "w1"])  # 8*(2*8) = 128 MACs, tf.profiler 256
+    op(g, "einsum", "Einsum", ["matmul", "w2"], equation="ij,jk->ik")  # 128 MACs, tf.profiler 0
+    p = tfflops.profile(g, outputs=["einsum"], tfprof=False)
+    assert p.tfprof_missed() == (128, 256, "Einsum ×1")
+    assert "  tf.profiler misses  50.0% of the MACs (128 of 256): Einsum ×1\n" in render(p)
+    # One MAC in a hundred or more is worth the line; fewer are not.
+    assert "tf.profiler misses" not in render(tfflops.profile(g, outputs=["matmul"], tfprof=False))

@@ -98,23 +98,50 @@ def cond_graphs():
 
 
 @pytest.mark.parametrize("kind, params", [("unlowered", 0), ("frozen", 128 + 128)])
-def test_cond_counts_both_branches(tmp_path, cond_graphs, kind, params):
+def test_cond_counts_the_most_expensive_branch(tmp_path, cond_graphs, kind, params):
     p = profile(tmp_path, cond_graphs[kind])
     cond = call_row(p, {"If", "StatelessIf"})
     # then x[4,8] @ W1[8,16]: 2*8*(4*16) = 1024 (macs 8*64 = 512, exact (2*8-1)*64 = 960);
-    # else relu(x @ W2): the same + Relu 4*16 = 64 under full only.
-    # tfprof: 1024 + 1024, what tf.profiler counts once lowered
-    assert figures(p, cond) == {"tfprof": 2048, "macs": 1024, "exact": 1920, "full": 2112}
+    # else relu(x @ W2): the same + Relu 4*16 = 64 under full only, so the else branch is
+    # the most expensive (p is fed: the branch taken is not known statically).
+    # tfprof: 1024 + 1024, both, what tf.profiler counts once lowered
+    assert figures(p, cond) == {"tfprof": 2048, "macs": 512, "exact": 960, "full": 1088}
     assert cond.output_shapes == [[4, 16]]
-    assert cond.params == params  # frozen: the two [8,16] Consts fed into the If
+    assert cond.params == params  # frozen: the two [8,16] Consts, either may be read
     # Outside the If only p > 0: one comparison (tf.profiler: 1; exact and macs: 0).
-    assert totals(p) == {"tfprof": 2049, "macs": 1024, "exact": 1920, "full": 2113}
+    assert totals(p) == {"tfprof": 2049, "macs": 512, "exact": 960, "full": 1089}
     assert p.totals["tfprof_flops"] == 1  # tf.profiler never looks inside the branches
     assert MISMATCH not in statuses(p)
     verdict = p.verdicts[p.rows.index(cond)]
     assert (verdict.status, verdict.tfprof_flops) == ("explained", 0)
-    assert "both branches counted" in verdict.note
+    assert "else cond_false" in verdict.note
+    assert "the most expensive branch" in verdict.note
     assert "function body counted by tfflops; tf.profiler sees none of it" in verdict.note
+    # The views list both branches' nodes, the one not counted at 0 (tfprof: its 1024).
+    inner = [r for r in p.leaf_records() if r["function"] is not None and r["op"] == "MatMul"]
+    assert sorted(r["flops"] for r in inner) == [1024, 1024]
+    macs = tfflops.profile(cond_graphs[kind], outputs=["Identity"], convention="macs", tfprof=False)
+    inner = [r for r in macs.leaf_records() if r["function"] is not None and r["op"] == "MatMul"]
+    assert sorted(r["flops"] for r in inner) == [0, 512]
+
+
+@pytest.mark.parametrize("taken, macs", [(True, 512), (False, 8 * 4 * 16 + 16 * 4 * 2)])
+def test_cond_on_a_constant_counts_the_branch_taken(tmp_path, taken, macs):
+    w1 = tf.constant(np.ones([8, 16], np.float32))
+    w2 = tf.constant(np.ones([8, 16], np.float32))
+    w3 = tf.constant(np.ones([16, 2], np.float32))
+
+    def model(x):
+        return tf.cond(tf.constant(taken), lambda: x @ w1, lambda: (x @ w2) @ w3)[:, :2]
+
+    p = profile(tmp_path, unlowered(tf.function(model).get_concrete_function(X)), tfprof=False)
+    cond = call_row(p, {"If", "StatelessIf"})
+    # then: x[4,8] @ w1[8,16]: 8*(4*16) = 512 MACs; else: 512 + [4,16] @ [16,2] 16*(4*2) = 128.
+    assert p.flops_of(cond, "macs") == macs
+    assert cond.cost.tfprof == 2 * 512 + 2 * (512 + 128)  # tf.profiler once lowered: both
+    assert cond.output_shapes == [[4, 16] if taken else [4, 2]]  # the branch taken's
+    note = p.verdicts[p.rows.index(cond)].note
+    assert ("then" if taken else "else") + " cond_" in note and "known statically" in note
 
 
 def test_lowered_cond_is_what_tf_profiler_counts(tmp_path, cond_graphs):
@@ -160,21 +187,29 @@ def loop_graphs():
 
 
 @pytest.mark.parametrize("kind, params", [("unlowered", 0), ("frozen", 8 * 8)])
-def test_while_counts_one_iteration(tmp_path, loop_graphs, kind, params):
+def test_while_counts_its_trip_count(tmp_path, loop_graphs, kind, params):
     p = profile(tmp_path, loop_graphs[kind])
     loop = call_row(p, {"While", "StatelessWhile"})
+    # i from 0 by 1 while i < 3: 3 iterations, the cond runs 4 times.
     # body: h[4,8] @ W[8,8] 2*8*(4*8) = 512 (macs 8*32 = 256, exact (2*8-1)*32 = 480),
     # i + 1 and the loop counter + 1: 1 + 1; cond: i < 3, 1 (a comparison: not in exact).
-    # tfprof: 512 + 1 + 1 + 1, what tf.profiler counts for one lowered iteration
-    assert figures(p, loop) == {"tfprof": 515, "macs": 256, "exact": 482, "full": 515}
-    assert totals(p) == {"tfprof": 515, "macs": 256, "exact": 482, "full": 515}
+    # tfprof: 512 + 1 + 1 + 1, what tf.profiler counts for one lowered iteration;
+    # macs 3*256 = 768; exact 3*(480 + 1 + 1) = 1446; full 3*(512 + 1 + 1) + 4*1 = 1546
+    assert figures(p, loop) == {"tfprof": 515, "macs": 768, "exact": 1446, "full": 1546}
+    assert totals(p) == {"tfprof": 515, "macs": 768, "exact": 1446, "full": 1546}
+    assert (loop.loop.trips, loop.loop.given) == (3, False)
     # Loop variables: counter, maximum_iterations, i, h, W — h keeps its shape.
     assert loop.output_shapes == [[], [], [], [4, 8], [8, 8]]
     assert loop.params == params
     assert MISMATCH not in statuses(p)
     note = p.verdicts[p.rows.index(loop)].note
-    assert "per iteration" in note
+    assert "3 iteration(s)" in note and "cond runs once more" in note
     assert "tf.profiler sees none of it" in note
+    # The views' rows are the body's nodes, repeated: they add up to the loop's figure.
+    matmul = [r for r in p.leaf_records() if r["op"] == "MatMul"]
+    assert [r["flops"] for r in matmul] == [512]  # tfprof: one iteration
+    macs = tfflops.profile(loop_graphs[kind], outputs=["Identity"], convention="macs", tfprof=False)
+    assert [r["flops"] for r in macs.leaf_records() if r["op"] == "MatMul"] == [768]
 
 
 def test_loop_variable_that_grows_is_counted_as_it_enters(tmp_path):
@@ -248,22 +283,25 @@ def switch(b, x, w):
     return tf.switch_case(b, [lambda: x @ w, lambda: tf.nn.relu(x @ w), lambda: x @ w + 1.0])
 
 
-def test_case_counts_every_branch(tmp_path):
+def test_case_counts_its_most_expensive_branch(tmp_path):
     concrete = switch.get_concrete_function(
         tf.TensorSpec([], tf.int32, name="b"), X, tf.TensorSpec([8, 16])
     )
     p = profile(tmp_path, unlowered(concrete))
     case = call_row(p, {"Case", "StatelessCase"})
     # Each branch x[4,8] @ w[8,16]: 1024 (macs 512, exact 960); branch 1 + Relu 64 (full
-    # only), branch 2 + AddV2 64 (every convention but macs).
+    # only), branch 2 + AddV2 64 (every convention but macs). b is fed: the most expensive
+    # branch under full counts, branches 1 and 2 tie at 1024 + 64: the first, branch 1.
     assert figures(p, case) == {
-        "tfprof": 3136,  # 1024 + 1024 + (1024 + 64)
-        "macs": 1536,  # 512 * 3
-        "exact": 2944,  # 960 + 960 + (960 + 64)
-        "full": 3200,  # 1024 + (1024 + 64) + (1024 + 64)
+        "tfprof": 3136,  # every branch: 1024 + 1024 + (1024 + 64)
+        "macs": 512,
+        "exact": 960,
+        "full": 1088,  # 1024 + 64
     }
     assert case.output_shapes == [[4, 16]]
-    assert "every branch counted" in p.verdicts[p.rows.index(case)].note
+    note = p.verdicts[p.rows.index(case)].note
+    assert "branch 1 " in note and "the most expensive branch" in note
+    assert "tfprof counts every branch" in note
     assert MISMATCH not in statuses(p)
 
 
@@ -465,3 +503,40 @@ def test_function_body_nodes_are_rows_of_the_views(tmp_path):
     assert {"dense", "act"} <= inner_names
     # nodes[] stays the graph's own nodes: their sum is the total, no double count
     assert sum(n["flops"] for n in doc["nodes"]) == doc["totals"]["flops"] == 1024
+
+
+# ---------------------------------------------------------------- dead code in bodies
+
+
+@tf.function
+def wasteful(x):
+    unused = x @ tf.constant(np.ones([8, 8], np.float32))  # nothing reads it  # noqa: F841
+    return x * 2.0
+
+
+def test_a_body_counts_only_what_its_outputs_need(tmp_path):
+    graph_def = unlowered(tf.function(lambda x: wasteful(x)).get_concrete_function(X))
+    p = profile(tmp_path, graph_def)
+    call = call_row(p, {"PartitionedCall", "StatefulPartitionedCall"})
+    # x[4,8] * 2: 32 under every convention but macs; the MatMul and its [8,8] weight: none
+    assert figures(p, call) == {"tfprof": 32, "macs": 0, "exact": 32, "full": 32}
+    assert p.totals["params"] == 0
+    assert "node(s) no output needs, not counted" in call.note
+    assert MISMATCH not in statuses(p)
+    # Freezing drops them too: inlined, they would be outputs of the graph.
+    with pytest.warns(tfflops.FreezeWarning, match="2 node\\(s\\) of function bodies dropped"):
+        frozen = tfflops.freeze(graph_def, ["Identity"], lower_control_flow=True)
+    assert not any(n.op == "MatMul" for n in frozen.node)
+    flat = profile(tmp_path, frozen)
+    assert flat.totals["tfprof_flops"] == flat.totals["flops"] == 32
+
+
+def test_notes_give_tf_profilers_own_figures(tmp_path):
+    # Two outputs; profiled to the second, the first (a call tf.profiler counts 0 for) is
+    # of no phase the outputs need: tf.profiler's total holds nothing of it.
+    both = tf.function(lambda x: (embedded(x), x * 2.0)).get_concrete_function(X)
+    path = tmp_path / "model.pb"
+    path.write_bytes(unlowered(both).SerializeToString())
+    p = tfflops.profile(path, outputs=["Identity_1"])
+    assert p.totals["tfprof_flops"] == 32  # x * 2
+    assert not any("tf.profiler's total includes" in n for n in p.notes)

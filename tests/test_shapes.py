@@ -545,3 +545,66 @@ def test_op_without_shape_function_is_unknown_with_reason():
     assert "MyCustomOp" in result.unknown["custom"]
     assert result.output("y").shape is None  # unknown rank past the unknown op
     assert result.output("x").shape == (2, 3)
+
+
+# ---------------------------------------------------------------- TensorLists
+
+DT_VARIANT = proto.DATA_TYPES["DT_VARIANT"]
+
+
+def tensor_list_graph():
+    """x[5,2,3] unstacked into a list of five [2,3] elements; a reserved list of four."""
+    g = proto.GraphDef()
+    placeholder(g, "x", [5, 2, 3])
+    const(g, "any_rows", [-1, 3])  # element_shape with an unknown dimension
+    const(g, "any_rank", -1)  # a scalar -1: any rank
+    const(g, "zero", 0)
+    node(g, "rows", "TensorListFromTensor", ["x", "any_rows"], element_dtype=DT_FLOAT)
+    node(g, "row", "TensorListGetItem", ["rows", "zero", "any_rank"], element_dtype=DT_FLOAT)
+    node(g, "stacked", "TensorListStack", ["rows", "any_rank"], element_dtype=DT_FLOAT)
+    node(g, "length", "TensorListLength", ["rows"])
+    node(g, "element_shape", "TensorListElementShape", ["rows"], shape_type=DT_INT32)
+    node(g, "more", "TensorListPushBack", ["rows", "row"], element_dtype=DT_FLOAT)
+    node(g, "more_stacked", "TensorListStack", ["more", "any_rank"], element_dtype=DT_FLOAT)
+    const(g, "two_by_three", [2, 3])
+    const(g, "four", 4)
+    node(g, "reserved", "TensorListReserve", ["any_rows", "four"], element_dtype=DT_FLOAT)
+    node(g, "written", "TensorListSetItem", ["reserved", "zero", "row"], element_dtype=DT_FLOAT)
+    node(g, "reserved_stacked", "TensorListStack", ["reserved", "any_rank"], element_dtype=DT_FLOAT)
+    node(g, "written_stacked", "TensorListStack", ["written", "any_rank"], element_dtype=DT_FLOAT)
+    node(
+        g,
+        "one_stacked",
+        "TensorListStack",
+        ["written", "two_by_three"],
+        element_dtype=DT_FLOAT,
+        num_elements=1,
+    )
+    return g
+
+
+def test_tensor_list_shapes_follow_their_handles():
+    shapes = infer(tensor_list_graph())
+    rows = shapes.output("rows")
+    assert (rows.shape, rows.dtype) == ((), DT_VARIANT)  # a handle: a variant scalar
+    assert rows.items.shape == (2, 3) and rows.items.length == 5  # x[5,2,3] by rows
+    assert shapes.output("row").shape == (2, 3)  # its element_shape says nothing: the list's
+    assert shapes.output("stacked").shape == (5, 2, 3)
+    assert shapes.output("length").value.item() == 5
+    assert shapes.output("element_shape").value.tolist() == [2, 3]
+    assert shapes.output("more_stacked").shape == (6, 2, 3)  # pushed one: 5 + 1
+    # Reserved: four elements of [?, 3]; a [2,3] item written makes them [2,3].
+    assert shapes.output("reserved_stacked").shape == (4, None, 3)
+    assert shapes.output("written_stacked").shape == (4, 2, 3)
+    # num_elements set on the Stack: that many elements, whatever the list says.
+    assert shapes.output("one_stacked").shape == (1, 2, 3)
+
+
+def test_tensor_list_element_shapes_that_contradict_are_unknown():
+    g = proto.GraphDef()
+    placeholder(g, "x", [5, 2, 3])
+    const(g, "wrong", [2, 4])
+    node(g, "rows", "TensorListFromTensor", ["x", "wrong"], element_dtype=DT_FLOAT)
+    shapes = infer(g)
+    assert shapes.output("rows") is None
+    assert "contradict" in shapes.unknown["rows"]

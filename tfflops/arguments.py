@@ -18,6 +18,7 @@ import os
 import tomllib
 from pathlib import Path
 
+from tfflops.analysis.loops import MAX_GIVEN_TRIPS
 from tfflops.errors import TfflopsError
 from tfflops.numbers import parse_number
 from tfflops.pipelines.check import FIGURES, FINDINGS
@@ -26,6 +27,7 @@ from tfflops.pipelines.check import FIGURES, FINDINGS
 FLAGS = {
     "outputs": "--outputs",
     "input_shapes": "--input-shape",
+    "loop_iterations": "--loop-iterations",
     "convention": "--convention",
     "tfprof=False": "--no-tfprof",
     "signature": "--signature",
@@ -54,9 +56,9 @@ FLAGS = {
 }
 
 # Flags that hold for one run, never project defaults: where a run writes, what it
-# overwrites, and what lets it execute a model's ops or Python code. A pyproject.toml is
-# the checked-out repository's — in CI, the pull request's: a `formulas` key there would
-# run the pull request's code.
+# overwrites, what lets it execute a model's ops or Python code, and what names one model's
+# loops. A pyproject.toml is the checked-out repository's — in CI, the pull request's: a
+# `formulas` key there would run the pull request's code.
 PER_RUN = {
     "output",
     "format",
@@ -65,6 +67,7 @@ PER_RUN = {
     "allow-unsafe-ops",
     "config",
     "formulas",
+    "loop-iterations",
 }
 _WHY_PER_RUN = {
     "formulas": "it imports and runs that Python file: name it with --formulas on the command line",
@@ -152,6 +155,32 @@ def parse_shapes(shapes: list[tuple[str, list[int | None]]]) -> dict[str, list[i
         if parse_tensor_name(name).node in {parse_tensor_name(n).node for n in found}:
             raise TfflopsError(f"--input-shape: {name} is given twice")
         found[name] = shape
+    return found
+
+
+def parse_loop_iteration(text: str) -> tuple[str, int]:
+    """``"lstm/while=50"`` → ("lstm/while", 50): a loop's name and a whole number of
+    iterations (the library checks the name and the bound)."""
+    name, sep, number = (part.strip() for part in text.partition("="))
+    if not sep or not name:
+        raise TfflopsError(
+            f"--loop-iterations {text!r}: expected NAME=N, e.g. lstm/while=50 (the loop's name "
+            "as the profile's notes give it)"
+        )
+    if not number.isdigit() or not number.isascii():
+        raise TfflopsError(f"--loop-iterations {text!r}: {number!r} is not a number of iterations")
+    if len(number) > len(str(MAX_GIVEN_TRIPS)):  # never parse a huge number
+        raise TfflopsError(f"--loop-iterations {name}: over {MAX_GIVEN_TRIPS:,} iterations")
+    return name, int(number)
+
+
+def parse_loop_iterations(given: list[tuple[str, int]]) -> dict[str, int]:
+    """Every ``--loop-iterations``; one loop named twice is an error, not last-one-wins."""
+    found: dict[str, int] = {}
+    for name, trips in given:
+        if name in found:
+            raise TfflopsError(f"--loop-iterations: {name} is given twice")
+        found[name] = trips
     return found
 
 

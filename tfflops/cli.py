@@ -24,6 +24,8 @@ from tfflops.arguments import (
     check_top,
     fail_on_option,
     outputs_option,
+    parse_loop_iteration,
+    parse_loop_iterations,
     parse_shape,
     parse_shapes,
     report_format,
@@ -186,6 +188,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="keep the N largest rows (a table's default: 10; 0: all)",
+    )
+    p.add_argument(
+        "--loop-iterations",
+        action=Repeatable,
+        type=parse_loop_iteration,
+        default=[],
+        metavar="NAME=N",
+        help="a loop's trip count, where the graph does not fix it (repeatable; NAME as the "
+        "profile's notes give it)",
     )
     _add_report_options(p, ("table", "json", "csv", "markdown", "html"), "the report")
     p.add_argument(
@@ -422,6 +433,9 @@ def _profile(args) -> int:
     fmt = report_format(args, ("table", "json", "csv", "markdown", "html"))
     check_top(args.top)
     input_shapes = parse_shapes(args.input_shape)
+    loop_iterations = parse_loop_iterations(args.loop_iterations)
+    if loop_iterations and args.compare_freeze:
+        raise TfflopsError("--loop-iterations: not with --compare-freeze")
     if fmt in ("json", "html") and not args.compare_freeze:
         for option, value in (("--by", args.by), ("--top", args.top)):
             if value is not None:
@@ -444,6 +458,7 @@ def _profile(args) -> int:
         training=args.training,
         device=args.device,
         depth=args.depth,
+        loop_iterations=loop_iterations,
     )
     _write(args, lambda screen: render(result, fmt, args.by, args.top, screen), [args.model])
     return 0

@@ -40,6 +40,19 @@ class Verdict:
     tfprof_flops: int | None
 
 
+def runs_note(runs: int) -> str:
+    """What a node's figures rest on when it does not run once per run of the graph."""
+    if not runs:
+        return (
+            "never runs (a branch its predicate rules out, or a loop of no iteration): "
+            "0 under macs/exact/exact-bias/full, tfprof as tf.profiler counts it"
+        )
+    return (
+        f"runs {runs} times (a loop): counted {runs}× under macs/exact/exact-bias/full, "
+        "once under tfprof, as tf.profiler counts it"
+    )
+
+
 def crosscheck(
     rows: list[NodeCount], tfprof: TfprofResult | None, unchecked_reason: str = "--no-tfprof"
 ) -> list[Verdict]:
@@ -60,6 +73,8 @@ def _verdict(row: NodeCount, tfprof: TfprofResult | None, unchecked: Verdict) ->
         )
     if row.note:  # a call node: its function bodies, counted by tfflops alone
         notes.append(row.note)
+    if row.runs != 1:
+        notes.append(runs_note(row.runs))
     if row.cost is None:
         notes.insert(0, row.problem or "not counted")
         if actual:

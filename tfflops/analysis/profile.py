@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 
 from tfflops.analysis.conventions import node_flops, unit
 from tfflops.analysis.counter import NodeCount
-from tfflops.analysis.crosscheck import MISMATCH, TFPROF_INT64_LIMIT, Verdict
+from tfflops.analysis.crosscheck import MISMATCH, TFPROF_INT64_LIMIT, Verdict, runs_note
 from tfflops.analysis.devices import Device
 from tfflops.analysis.layers import DEFAULT_DEPTH, layer_names
+from tfflops.analysis.loops import Loop
 from tfflops.analysis.memory import Memory, output_bytes
 from tfflops.analysis.ops import lookup
 from tfflops.analysis.ops.custom import CUSTOM, is_custom, replaced_ops
@@ -25,7 +26,7 @@ from tfflops.analysis.roofline import (
 )
 from tfflops.analysis.shapes import ShapeResult
 from tfflops.analysis.training import TrainingStep, skipped_summary
-from tfflops.graph.phases import INFERENCE, INIT
+from tfflops.graph.phases import INFERENCE, INIT, OTHER
 from tfflops.graph.tensors import dtype_name
 
 # How many function-body rows the views list before a call node stays one row.
@@ -69,6 +70,7 @@ class Profile:
     device: Device | None = None  # the roofline's device; None: no estimates
     depth: int = DEFAULT_DEPTH  # name scope components of a layer
     measured: list[float | None] | None = None  # seconds by row, after ``measure``
+    loops: list[Loop] = field(default_factory=list)
 
     def flops_of(self, row: NodeCount, convention: str | None = None) -> int:
         """One node's figure under ``convention`` (default: the profile's); 0 if uncounted."""
@@ -242,7 +244,10 @@ class Profile:
             "output_shapes": row.output_shapes,
             "dtype": _dtype(row),
             "status": "unsupported" if row.cost is None else "explained",
-            "note": row.problem or f"in function {row.function}",
+            "note": "; ".join(
+                [row.problem or f"in function {row.function}"]
+                + ([runs_note(row.runs)] if row.runs != 1 else [])
+            ),
             "layer": None,  # set over all the views' records
             "output_bytes": output_bytes(row),
             **self._time_fields(row, self._estimate(row)),
@@ -304,12 +309,40 @@ class Profile:
     @property
     def unsupported_ops(self) -> dict[str, int]:
         """Op types tfflops has no formula for, with their node counts (function bodies
-        included); custom ops (``register_op``) whose formula could not count a node too."""
-        counts = Counter(r.op for r in self.rows if r.cost is None and cannot_count(r.op))
-        for r in self.rows:
+        included), among the nodes counted (the inference and init phases'); custom ops
+        (``register_op``) whose formula could not count a node too."""
+        counted = [r for r in self.rows if r.phase != OTHER]
+        counts = Counter(r.op for r in counted if r.cost is None and cannot_count(r.op))
+        for r in counted:
             if r.inner_unsupported:
                 counts.update(r.inner_unsupported)
         return dict(sorted(counts.items()))
+
+    def tfprof_missed(self) -> tuple[int, int, str]:
+        """The multiply-accumulates of the outputs' nodes that tf.profiler leaves out, of
+        all of theirs, and where they are: nodes it counts 0 for (an op it has no formula
+        for, a function call it never looks inside) and a loop's iterations past the
+        first (it counts one)."""
+        total = missed = repeats = 0
+        zero: Counter = Counter()
+        for row, verdict in zip(self.rows, self.verdicts, strict=True):
+            if row.phase != INFERENCE or row.cost is None or not row.cost.macs:
+                continue
+            macs = row.cost.macs
+            total += macs
+            seen = verdict.tfprof_flops
+            if seen is None:  # not run: what it would count on the graph as loaded
+                seen = 0 if row.inner else row.cost.tfprof
+            if not seen:
+                missed += macs
+                zero[row.op] += 1
+            elif row.runs > 1:
+                missed += macs - macs // row.runs
+                repeats += 1
+        where = [f"{op} ×{n}" for op, n in zero.most_common()]
+        if repeats:
+            where.append(f"the iterations past the first of {repeats} node(s) in loops")
+        return missed, total, ", ".join(where)
 
     def status_counts(self) -> dict[str, int]:
         return dict(Counter(v.status for v in self.verdicts))
@@ -334,16 +367,17 @@ class Profile:
 def findings(p: Profile) -> Iterable[str]:
     """Profile-level explanations: where tf.profiler's total and tfflops' differ, and why."""
     if p.tfprof_total is not None:
-        init_tfprof = p.total_flops("tfprof", phase=INIT)
-        if init_tfprof:
-            count = sum(1 for r in p.rows if r.phase == INIT and p.flops_of(r, "tfprof"))
+        init = _tfprof_figures(p, INIT)
+        if init:
             yield (
-                f"tf.profiler's total includes {init_tfprof} FLOPs of {count} initializer "
+                f"tf.profiler's total includes {sum(init)} FLOPs of {len(init)} initializer "
                 "node(s) (phase init) that freezing removes"
             )
-        other = p.total_flops("tfprof", phase="other")
+        other = _tfprof_figures(p, OTHER)
         if other:
-            yield f"tf.profiler's total includes {other} FLOPs of nodes the outputs do not need"
+            yield (
+                f"tf.profiler's total includes {sum(other)} FLOPs of nodes the outputs do not need"
+            )
         huge = [r.name for r in p.rows if p.flops_of(r, "tfprof") >= TFPROF_INT64_LIMIT]
         if huge:
             yield (
@@ -460,6 +494,15 @@ def _time_findings(p: Profile) -> Iterable[str]:
                 f"est_seconds leaves out {len(uncounted)} node(s) tfflops could not count, "
                 f"e.g. {uncounted[0]}"
             )
+
+
+def _tfprof_figures(p: Profile, phase: str) -> list[int]:
+    """tf.profiler's own non-zero figures for the nodes of ``phase``."""
+    return [
+        v.tfprof_flops
+        for r, v in zip(p.rows, p.verdicts, strict=True)
+        if r.phase == phase and v.tfprof_flops
+    ]
 
 
 def _leaves(rows, budget: list[int]) -> list[NodeCount] | None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tfflops.analysis.ops import OPS, WALKER, ShapeCtx, TensorInfo, UnknownShape
+from tfflops.analysis.ops import OPS, WALKER, ListItems, ShapeCtx, TensorInfo, UnknownShape
 from tfflops.errors import TfflopsError
 from tfflops.graph.families import CALL_OPS, PLACEHOLDER_OPS, CallSpec
 from tfflops.graph.index import Graph, parse_tensor_name
@@ -79,12 +79,19 @@ class BodyRun:
 
 @dataclass
 class CallShapes:
-    """What the shape inference found for one call node: the runs of its functions."""
+    """What the shape inference found for one call node: the runs of its functions.
+
+    ``args``: what the call passes its functions, as it passes them (a While: the loop
+    variables' initial values). ``taken``: the branch an If or Case runs, when its
+    predicate or index is known statically.
+    """
 
     kind: str
     runs: list[tuple[str, BodyRun]]  # (role: "then", "branch 1", "body", ...; the run)
     note: str | None = None  # something the counts rest on (a loop variable's shape)
     problem: str | None = None  # why no function could be found
+    args: list[TensorInfo | None] = field(default_factory=list)
+    taken: int | None = None
 
 
 def is_known(shape: Shape) -> bool:
@@ -271,16 +278,33 @@ class _Functions:
             result.unknown[node.name] = str(e)
             return _with_declared(node, [])
         args = ins[spec.first_input :]
-        runs = [(role, self.run(function, args)) for role, function in called]
+        passed = self._loop_variables(called, args) if spec.kind == "while" else args
+        runs = [(role, self.run(function, passed)) for role, function in called]
+        taken = taken_branch(spec.kind, ins[0] if ins else None, len(runs))
         if spec.kind == "while":
             outs, note = _loop_outputs(args, runs)
         else:
-            outs, note = _branch_outputs(runs), None
-        result.calls[node.name] = CallShapes(spec.kind, runs, note=note)
+            outs, note = _branch_outputs(runs if taken is None else [runs[taken]]), None
+        result.calls[node.name] = CallShapes(spec.kind, runs, note, None, args, taken)
         problems = [f"{role} {run.function}: {run.problem}" for role, run in runs if run.problem]
         if problems:
             result.unknown[node.name] = "; ".join(problems)
         return _with_declared(node, outs)
+
+    def _loop_variables(self, called, args: list[TensorInfo | None]) -> list[TensorInfo | None]:
+        """A While's arguments as its cond and body see them: the values of the variables
+        the body changes are not known (only their initial values are)."""
+        body = next((function for role, function in called if role == "body"), None)
+        try:
+            kept = self.library.body(body).pass_through if body is not None else frozenset()
+        except FunctionError:
+            kept = frozenset()
+        return [
+            arg
+            if arg is None or arg.value is None or i in kept
+            else TensorInfo(arg.shape, arg.dtype, None, arg.items)
+            for i, arg in enumerate(args)
+        ]
 
     def run(self, function: str, args: list[TensorInfo | None]) -> BodyRun:
         """``function`` analysed with ``args`` (cached), or why it was not."""
@@ -339,19 +363,19 @@ def _bind(body: FunctionBody, args: list[TensorInfo | None]) -> tuple[list[Tenso
         return [TensorInfo(None, dtype) for dtype in body.arg_types], note
     infos = []
     for info, declared, dtype in zip(args, body.arg_shapes, body.arg_types):
-        if info is None:
-            infos.append(TensorInfo(declared, dtype))
-        else:
-            shape = _refine(info.shape, declared)
-            infos.append(TensorInfo(shape, info.dtype, info.value if shape == info.shape else None))
+        infos.append(
+            TensorInfo(declared, dtype)
+            if info is None
+            else info.reshaped(_refine(info.shape, declared))
+        )
     return infos, None
 
 
 def _info_key(info: TensorInfo) -> tuple:
     value = info.value
     if value is None:
-        return (info.shape, info.dtype, None)
-    return (info.shape, info.dtype, value.dtype.str, value.tobytes())
+        return (info.shape, info.dtype, info.items)
+    return (info.shape, info.dtype, info.items, value.dtype.str, value.tobytes())
 
 
 def _returned(run: BodyRun) -> list[TensorInfo | None] | None:
@@ -382,7 +406,8 @@ def _branch_outputs(runs: list[tuple[str, BodyRun]]) -> list[TensorInfo | None]:
             v is not None and v.shape == values[0].shape and bool(np.all(v == values[0]))
             for v in values
         )
-        outs.append(TensorInfo(shape, infos[0].dtype, values[0] if same else None))
+        items = infos[0].items if all(i.items == infos[0].items for i in infos) else None
+        outs.append(TensorInfo(shape, infos[0].dtype, values[0] if same else None, items))
     return outs
 
 
@@ -400,7 +425,7 @@ def _loop_outputs(args, runs) -> tuple[list[TensorInfo | None], str | None]:
         shape = _agree(arg.shape, None if ret is None else ret.shape)
         if ret is not None and ret.shape != arg.shape:
             changed.append(str(i))
-        outs.append(TensorInfo(shape, arg.dtype))
+        outs.append(TensorInfo(shape, arg.dtype, None, _loop_items(arg.items, ret)))
     note = None
     if changed:
         note = (
@@ -408,6 +433,34 @@ def _loop_outputs(args, runs) -> tuple[list[TensorInfo | None], str | None]:
             "the shapes they enter the loop with"
         )
     return outs, note
+
+
+def taken_branch(kind: str, selector: TensorInfo | None, branches: int) -> int | None:
+    """The branch an If (by its predicate) or a Case (by its index) runs, when that is
+    known statically: If's then branch (0) for a true predicate; a Case index out of
+    range runs the last branch, as TensorFlow's does."""
+    value = None if selector is None else selector.value
+    if kind not in ("if", "case") or value is None or value.size != 1 or not branches:
+        return None
+    chosen = value.reshape(-1)[0]
+    if kind == "if":
+        return 0 if bool(chosen) else 1
+    index = int(chosen)
+    return index if 0 <= index < branches else branches - 1
+
+
+def _loop_items(entered: ListItems | None, ret: TensorInfo | None) -> ListItems | None:
+    """A TensorList loop variable's elements after the loop: as it entered, or as the body
+    writes them where it entered with unknown dimensions (batch ``-1`` in a signature:
+    every iteration writes what one pass of the body does)."""
+    written = None if ret is None else ret.items
+    if entered is None or written is None or written == entered:
+        return written if written == entered else None
+    if written.dtype != entered.dtype or written.length != entered.length:
+        return None
+    if entered.shape is not None and _refine(entered.shape, written.shape) != written.shape:
+        return None  # the body changed a dimension it knew
+    return written
 
 
 def _agree(a: Shape, b: Shape) -> Shape:
@@ -459,7 +512,7 @@ def _with_declared(node, outs: list[TensorInfo | None], fill: bool = True) -> li
             None if info is None else info.shape, declared[i] if i < len(declared) else None
         )
         if info is not None:
-            infos.append(TensorInfo(shape, info.dtype, info.value if shape == info.shape else None))
+            infos.append(info.reshaped(shape))
         else:
             infos.append(TensorInfo(shape, dtypes[i] if i < len(dtypes) else DT["DT_INVALID"]))
     return infos

@@ -15,7 +15,7 @@ from tfflops.freeze.variables import convert_variables, declared_shape
 from tfflops.graph import proto
 from tfflops.graph.families import V1_CONTROL_FLOW_OPS, VARIABLE_OPS
 from tfflops.graph.index import Graph, parse_tensor_name
-from tfflops.graph.library import prune_library, used_functions
+from tfflops.graph.library import functions_by_name, needed_nodes, prune_library, used_functions
 from tfflops.graph.phases import ancestors, data_ancestors, is_training_only, resolve_outputs
 
 
@@ -28,6 +28,7 @@ class FreezePlan:
     keep: set[str]
     variables: list[str]
     notes: list[str] = field(default_factory=list)
+    pruned: int = 0  # nodes dropped from function bodies: no call runs them
 
 
 def plan_freeze(graph: Graph, outputs: Iterable[str]) -> FreezePlan:
@@ -108,7 +109,8 @@ def apply_freeze(plan: FreezePlan, values: dict[str, proto.TensorProto]) -> prot
 
     Then ``Identity`` nodes are bypassed where that is safe (never an output, nor one next
     to a control-flow op or with control edges), dangling colocation constraints are
-    dropped, and the function library keeps only what the graph calls.
+    dropped, function bodies lose the nodes no call runs (``prune_function_bodies``), and
+    the function library keeps only what the graph calls.
     """
     missing = [name for name in plan.variables if name not in values]
     if missing:
@@ -117,8 +119,24 @@ def apply_freeze(plan: FreezePlan, values: dict[str, proto.TensorProto]) -> prot
     convert_variables(out, {name: values[name] for name in plan.variables}, plan.graph.source)
     bypass_identities(out, protected=set(plan.outputs))
     _drop_dangling_colocation(out)
+    plan.pruned = prune_function_bodies(out)
     prune_library(out, used_functions(out))
     return out
+
+
+def prune_function_bodies(graph_def: proto.GraphDef) -> int:
+    """Drop from every function the nodes a call never runs (``library.needed_nodes``: what
+    neither its outputs nor its stateful nodes need), as TensorFlow does when it runs one;
+    inlined, they would be sinks of the graph. How many were dropped."""
+    library = functions_by_name(graph_def)
+    dropped = 0
+    for function in graph_def.library.function:
+        needed = needed_nodes(function, library)
+        for i in reversed(range(len(function.node_def))):
+            if function.node_def[i].name not in needed:
+                del function.node_def[i]
+                dropped += 1
+    return dropped
 
 
 def extract_subgraph(graph_def: proto.GraphDef, names: set[str]) -> proto.GraphDef:

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from tfflops.errors import TfflopsError
 from tfflops.graph import proto
 from tfflops.graph.families import CALL_OPS, DIRECT_CALL, CallSpec
 from tfflops.graph.index import Graph, TensorRef
+from tfflops.graph.phases import is_update_op
 from tfflops.graph.tensors import Shape, shape_from_proto
 
 # How deep calls nest before tfflops stops following them (recursion is cut earlier).
@@ -338,6 +340,9 @@ SINGLE_OUTPUT_ARGS = frozenset(
         "tensor",
         "tensors",
         "item",
+        "length",
+        "element_shape",
+        "values",
         "handle",
         "output_handle",
         "flow_out",
@@ -353,6 +358,14 @@ SINGLE_OUTPUT_ARGS = frozenset(
 
 class FunctionError(TfflopsError):
     """A function body tfflops cannot turn into a graph (missing, malformed)."""
+
+
+# Ops a function runs whatever its outputs need, as TensorFlow keeps stateful ops when it
+# prunes a function body: calls and control flow that may hold state, variable updates,
+# prints and assertions. (Their Stateless* twins and every other op run only if needed.)
+_RUN_REGARDLESS = frozenset(
+    {op for op, spec in CALL_OPS.items() if spec.stateless} | {"Print", "PrintV2", "Assert"}
+)
 
 
 @dataclass
@@ -372,6 +385,28 @@ class FunctionBody:
     unresolved: dict[str, str] = field(default_factory=dict)
     list_args: bool = False  # an argument is a list: call inputs do not map one to one
     synthetic: frozenset[str] = frozenset()  # the _Arg nodes and the unresolved stand-in
+    needed: frozenset[str] = frozenset()  # the nodes and arguments a call runs or reads
+
+    @cached_property
+    def pass_through(self) -> frozenset[int]:
+        """The outputs that return their own argument (through Identity nodes): a While
+        body's loop invariants."""
+        graph, kept = self.graph, set()
+        for i, ref in enumerate(self.rets[: len(self.args)]):
+            if ref is None or ref.node not in graph:
+                continue
+            j, k = graph.index[ref.node], ref.index
+            for _ in range(len(graph)):  # a chain of identities, never a cycle
+                op = graph.op_list[j]
+                if op not in _IDENTITIES or k >= len(graph.data_in[j]):
+                    break
+                j, k = graph.data_in[j][k if op == "IdentityN" else 0]
+            if graph.names[j] == self.args[i] and k == 0:
+                kept.add(i)
+        return frozenset(kept)
+
+
+_IDENTITIES = frozenset({"Identity", "IdentityN", "Snapshot"})
 
 
 class Library:
@@ -481,7 +516,31 @@ def function_body(function: proto.FunctionDef, library: dict | None = None) -> F
         unresolved=resolver.unresolved,
         list_args=list_args,
         synthetic=frozenset(synthetic),
+        needed=needed_nodes(function, library),
     )
+
+
+def needed_nodes(function: proto.FunctionDef, library: dict | None = None) -> frozenset[str]:
+    """The nodes (and arguments) a call of ``function`` runs: what its outputs and control
+    outputs need, and what its stateful nodes need (TensorFlow never prunes those). The
+    rest is dead code (Keras' RNNs trace a step outside their loop only to learn its
+    output's shape); ``library`` names the functions its nodes may call by name."""
+    library = library or {}
+    inputs = {node.name: node.input for node in function.node_def}
+    stack = [raw.partition(":")[0] for raw in function.ret.values()]
+    stack += list(function.control_ret.values())
+    stack += [
+        node.name
+        for node in function.node_def
+        if node.op in _RUN_REGARDLESS or node.op in library or is_update_op(node.op)
+    ]
+    needed: set[str] = set()
+    while stack:
+        name = stack.pop()
+        if name not in needed:
+            needed.add(name)
+            stack.extend(raw.lstrip("^").partition(":")[0] for raw in inputs.get(name, ()))
+    return frozenset(needed)
 
 
 def _graph_input(ref: TensorRef) -> str:

@@ -18,10 +18,13 @@ from tfflops.graph.families import (
     ASSIGN_OPS,
     INIT_CHECK_OPS,
     INITIALIZER_OPS,
+    MERGE_OPS,
     PLACEHOLDER_OPS,
     SAVE_RESTORE_OPS,
     SUMMARY_OPS,
+    SWITCH_OPS,
     UPDATE_OPS,
+    V1_CONTROL_FLOW_OPS,
     VARIABLE_OPS,
 )
 from tfflops.graph.index import Graph, parse_tensor_name
@@ -77,7 +80,10 @@ def default_outputs(graph: Graph) -> list[str]:
     A sink is left out by its op type (Assign, Apply*, SaveV2, NoOp, a summary, ...), and
     so is a by-product of training or saving: a sink that reads such an op directly (a
     saver's ``save/control_dependency``), or that lies in the name scope ``tf.gradients``
-    gives the backward pass (``gradients/``, ``gradients_1/``, ...).
+    gives the backward pass (``gradients/``, ``gradients_1/``, ...); and so is the
+    plumbing of TF1 control flow: a loop variable's unread ``Exit``, a cond's
+    ``switch_t``/``switch_f``, an unread input of a lowered loop's condition (Identity
+    nodes of a Switch or a Merge).
     """
     names, ops = graph.names, graph.op_list
     sinks = [i for i, readers in enumerate(graph.readers) if not readers]
@@ -87,6 +93,10 @@ def default_outputs(graph: Graph) -> list[str]:
 
     def by_product(i: int) -> bool:
         inputs = [j for j, _ in graph.data_in[i]] + list(graph.control_in[i])
+        if ops[i] in V1_CONTROL_FLOW_OPS or (
+            ops[i] == "Identity" and any(ops[j] in _BRANCHING_OPS for j in inputs)
+        ):
+            return True
         return in_gradients_scope(names[i]) or any(is_training_only(ops[j]) for j in inputs)
 
     computed = [i for i in sinks if computes(i)]
@@ -104,6 +114,7 @@ def default_outputs(graph: Graph) -> list[str]:
 
 
 _GRADIENTS_SCOPE = re.compile(r"gradients(_\d+)?/")
+_BRANCHING_OPS = SWITCH_OPS | MERGE_OPS
 
 
 def ancestors(graph: Graph, roots: Iterable[str], avoid: set[str] = frozenset()) -> set[str]:

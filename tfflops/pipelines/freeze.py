@@ -106,6 +106,8 @@ def freeze_model(
     elif checkpoint is not None:
         notes.append(f"--checkpoint {checkpoint}: not read, the outputs read no variable")
     frozen = apply_freeze(plan, values)
+    if plan.pruned:
+        notes.append(f"{plan.pruned} node(s) of function bodies dropped: no call runs them")
     # A TensorFlow 2 SavedModel's signature calls functions: inlined, the graph is flat.
     flatten = kind == "SavedModel" and calls_functions(frozen, kind="call")
     if (lower_control_flow or flatten) and calls_functions(frozen):

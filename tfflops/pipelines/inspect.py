@@ -48,7 +48,7 @@ def inspect_model(
         outputs = [n for n in default_outputs(graph) if n not in model.not_outputs]
         outputs = outputs or default_outputs(graph)
     shapes = infer_shapes(graph, default_batch=None)
-    rows = count_graph(graph, shapes, phase_list(graph, outputs))
+    rows = count_graph(graph, shapes, phase_list(graph, outputs)).rows
 
     inputs = []
     variables = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from tfflops.analysis.conventions import check_convention
 from tfflops.analysis.counter import count_graph
@@ -35,6 +35,7 @@ def profile(
     training: bool = False,
     device: Device | str | os.PathLike | None = None,
     depth: int = DEFAULT_DEPTH,
+    loop_iterations: Mapping[str, int] | None = None,
 ) -> Profile:
     """Profile a model file (GraphDef, SavedModel, ``.meta``, Keras) or a parsed GraphDef.
 
@@ -49,6 +50,8 @@ def profile(
     graph holds, else an estimate from its forward pass (``tfflops.analysis.training``).
     ``device`` (a ``Device``, a built-in profile's name or a device file) adds the
     roofline estimates; ``depth`` is how many name scope components make a layer.
+    ``loop_iterations`` gives loops their trip counts by name (a While node,
+    ``function/node`` inside a function, a TF1 frame), where the graph does not fix them.
     """
     convention = check_convention(convention)
     device = resolve_device(device)
@@ -59,7 +62,7 @@ def profile(
     gc.disable()
     try:
         target = open_target(model, outputs, input_shapes, signature, tag_set, name=name)
-        return _profile(target, convention, tfprof, training, device, depth)
+        return _profile(target, convention, tfprof, training, device, depth, loop_iterations)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -80,7 +83,13 @@ def check_depth(depth: int) -> int:
 
 
 def _profile(
-    target: Target, convention: str, tfprof: bool, training: bool, device, depth: int
+    target: Target,
+    convention: str,
+    tfprof: bool,
+    training: bool,
+    device,
+    depth: int,
+    loop_iterations: Mapping[str, int] | None,
 ) -> Profile:
     graph, output_names = target.graph, target.outputs
     notes = [*_unfrozen_note(target), *target.notes]
@@ -91,7 +100,9 @@ def _profile(
         if phases[graph.index[name]] != INFERENCE:
             continue  # an input the outputs do not read (another signature's)
         notes.append(f"input {name}: unknown batch dimension set to 1 (use --input-shape)")
-    rows = count_graph(graph, shapes, phases)
+    counted = count_graph(graph, shapes, phases, loop_iterations)
+    rows = counted.rows
+    notes.extend(counted.notes)
     step = estimate_training(graph, shapes, rows, output_names) if training else None
     memory = memory_of(graph, shapes, phases, output_names)
 
@@ -121,6 +132,7 @@ def _profile(
         memory=memory,
         device=device,
         depth=depth,
+        loops=counted.loops,
     )
     result.notes.extend(findings(result))
     return result

@@ -10,6 +10,9 @@ from tfflops.analysis.roofline import MEMORY, Estimate, time_by_bound, top_by_bo
 from tfflops.graph.phases import INFERENCE
 from tfflops.numbers import exact_number, seconds_text
 
+# tf.profiler leaving out one MAC in this many (or more) is said among the totals.
+MISSED_SHARE = 100
+
 
 def group_rows(p: Profile, by: str) -> list[dict]:
     """Inference-phase figures summed per node, op type, top-level name scope or layer
@@ -86,6 +89,11 @@ def totals_lines(p: Profile, paint=None) -> list[tuple[str, str]]:
         lines.append(("est. time", f"{seconds_text(t['est_seconds'])} on {t['device']}"))
     if t["init_flops"]:
         lines.append((f"init-phase {u}", exact_number(t["init_flops"])))
+    if p.loops:
+        lines.append(("loops", loops_line(p)))
+    missed = missed_line(p)
+    if missed:
+        lines.append(("tf.profiler misses", missed))
     paint = paint or (lambda text, status: text)
     counts = p.status_counts()
     if t["tfprof_flops"] is None:
@@ -133,3 +141,25 @@ def roofline_summary(p: Profile, top: int = 3) -> dict | None:
         "shares": {b: (s / total if total else 0.0) for b, s in by_bound.items()},
         "memory_layers": top_by_bound([g for g, _ in timed], [e for _, e in timed], MEMORY, top),
     }
+
+
+def loops_line(p: Profile) -> str:
+    """The loops and their trip counts; one of unknown count says it is counted once."""
+    shown = [
+        f"{loop.name} ×{loop.trips}" if loop.trips is not None else f"{loop.name} ×? (once)"
+        for loop in p.loops[:3]
+    ]
+    more = f", and {len(p.loops) - 3} more" if len(p.loops) > 3 else ""
+    unknown = sum(1 for loop in p.loops if loop.trips is None)
+    tail = f" — {unknown} of unknown trip count, counted once: see notes" if unknown else ""
+    return ", ".join(shown) + more + tail
+
+
+def missed_line(p: Profile) -> str | None:
+    """What tf.profiler leaves out of the model's MACs (``Profile.tfprof_missed``), when
+    that is one in MISSED_SHARE or more: its total hides it, so the totals say it."""
+    missed, macs, where = p.tfprof_missed()
+    if not macs or missed * MISSED_SHARE < macs:
+        return None
+    tenths = missed * 1000 // macs  # rounded down: never 100% unless all
+    return f"{tenths / 10}% of the MACs ({missed:,} of {macs:,}): {where}"

@@ -13,6 +13,7 @@ image        resizing
 quantized    eight-bit kernels: integer multiply-accumulates, (de)quantization
 training     optimizer updates: Apply*, ResourceApply*, SparseApply* (per gradient element)
 array        shapes and data movement: reshape, slice, gather, concat, pad, tile, fill
+lists        TensorLists (tf.TensorArray, Keras RNN steps): element shapes through handles
 calls        function calls and functional control flow (shapes by the walker)
 """
 
@@ -24,6 +25,7 @@ from tfflops.analysis.ops import (  # noqa: F401  (each module registers its ops
     contraction,
     elementwise,
     image,
+    lists,
     pooling,
     quantized,
     reduce,
@@ -41,6 +43,7 @@ from tfflops.analysis.ops.base import (
     ZERO_COST,
     Cost,
     Formula,
+    ListItems,
     OpSpec,
     OpView,
     ShapeCtx,
@@ -60,6 +63,7 @@ __all__ = [
     "ZERO_COST",
     "Cost",
     "Formula",
+    "ListItems",
     "OpSpec",
     "OpView",
     "ShapeCtx",

@@ -105,14 +105,32 @@ def bounded(count: int) -> bool:
     return 0 <= count <= MAX_VALUE_ELEMENTS
 
 
+class ListItems(NamedTuple):
+    """What is known of a TensorList's elements: their shape and dtype, and how many."""
+
+    shape: Shape
+    dtype: int
+    length: int | None = None
+
+
 @dataclass(slots=True)
 class TensorInfo:
     """What is known of one tensor before running the graph. Never modified once made: an
-    op whose output is its input's shape and dtype shares the input's TensorInfo."""
+    op whose output is its input's shape and dtype shares the input's TensorInfo.
+
+    ``items``: a TensorList handle's elements (the handle itself is a variant scalar).
+    """
 
     shape: Shape
     dtype: int
     value: np.ndarray | None = None
+    items: ListItems | None = None
+
+    def reshaped(self, shape: Shape) -> TensorInfo:
+        """This tensor with ``shape`` (refined or joined): its value only if unchanged."""
+        if shape == self.shape:
+            return self
+        return TensorInfo(shape, self.dtype, None, self.items)
 
 
 def info(shape: Shape, dtype: int, value: np.ndarray | None = None) -> TensorInfo:
@@ -226,6 +244,19 @@ class Cost(NamedTuple):
     arith: int = 0
     other: int = 0
     tfprof: int = 0
+
+    def repeated(self, runs: int) -> Cost:
+        """``runs`` executions (a loop's iterations; 0: a branch not taken); ``tfprof``
+        stays tf.profiler's figure, which counts every node once."""
+        if runs == 1:
+            return self
+        return Cost(
+            self.macs * runs,
+            self.mac_outputs * runs,
+            self.arith * runs,
+            self.other * runs,
+            self.tfprof,
+        )
 
 
 Formula = Callable[[OpView], Cost]

@@ -81,7 +81,12 @@ def merge_shape(c: ShapeCtx) -> list[TensorInfo]:
     infos = [i for i in c.ins if i is not None]
     known = [i for i in infos if i.shape is not None and None not in i.shape]
     chosen = known[0] if known else (infos[0] if infos else TensorInfo(None, DT["DT_INVALID"]))
-    return [TensorInfo(chosen.shape, chosen.dtype), TensorInfo((), DT["DT_INT32"])]
+    # A loop's Merge: its value changes from iteration to iteration; a TensorList's
+    # element shape does not.
+    return [
+        TensorInfo(chosen.shape, chosen.dtype, None, chosen.items),
+        TensorInfo((), DT["DT_INT32"]),
+    ]
 
 
 def restore_shape(c: ShapeCtx) -> list[TensorInfo]:

@@ -1,0 +1,299 @@
+"""Loops and branches: a body counted as many times as it runs, a cond by the branch it takes.
+
+Real graphs built here, small. Keras RNNs (unroll=False) in the forms users ship them: the
+.keras file, frozen with the While kept and lowered to a v1 frame, a SavedModel and Keras'
+export. An RNN over T steps of F features with U units and G gate blocks (LSTM 4, GRU 3,
+SimpleRNN 1) costs T·(F + U)·G·U MACs in its two kernels; its zero initial state is no
+parameter (params = Keras' count_params()). TF1 loops, built with control flow v1 (frames)
+and v2 (While): a constant bound, maximum_iterations, a bound fed at run time, nested
+loops, and a cond on a constant. Under ``tfprof`` every figure stays what tf.profiler
+counts (one iteration, every branch): the cross-check never says ``mismatch``.
+"""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow.python.framework.convert_to_constants import (
+    convert_variables_to_constants_v2,
+)
+
+import tfflops
+from tfflops.cli import main
+from tfflops.graph import proto
+from tfflops.reports.profile import render
+
+tf.get_logger().setLevel("ERROR")
+keras = tf.keras
+
+T, F, U, D = 6, 5, 4, 3  # steps, features, units, Dense units
+
+RNNS = {
+    # name: (layer, MACs, params)
+    # 6*(5+4)*4*4 = 864 + Dense 4*3 = 12 → 876; 4*(5*4 + 4*4 + 4) = 160 + 4*3 + 3 = 175
+    "LSTM": (lambda: keras.layers.LSTM(U), 876, 175),
+    # 6*9*3*4 = 648 + 12 → 660; 3*(5*4 + 4*4 + 2*4) = 132 (reset_after: 2 biases) + 15 = 147
+    "GRU": (lambda: keras.layers.GRU(U), 660, 147),
+    # 6*9*4 = 216 + 12 → 228; 5*4 + 4*4 + 4 = 40 + 15 = 55
+    "SimpleRNN": (lambda: keras.layers.SimpleRNN(U), 228, 55),
+}
+# Every RNN as a .keras file and frozen (While kept, and lowered); the LSTM also as a
+# SavedModel and as Keras' export (batch None in its signature).
+FORMS = [(name, form) for name in RNNS for form in ("keras", "while", "lowered")]
+FORMS += [("LSTM", "savedmodel"), ("LSTM", "export")]
+
+
+def graph_def_of(tf_graph_def) -> proto.GraphDef:
+    return proto.GraphDef.FromString(tf_graph_def.SerializeToString())
+
+
+def write(path, graph_def) -> str:
+    path.write_bytes(graph_def.SerializeToString())
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def rnns(tmp_path_factory):
+    """name → ({form: path}, Keras' count_params())."""
+    folder = tmp_path_factory.mktemp("rnns")
+    built = {}
+    for name, (layer, _, _) in RNNS.items():
+        keras.utils.set_random_seed(0)
+        x = keras.Input(shape=(T, F), name="x")
+        model = keras.Model(x, keras.layers.Dense(D)(layer()(x)))
+        paths = {"keras": folder / f"{name}.keras"}
+        model.save(paths["keras"])
+        concrete = tf.function(lambda x, model=model: model(x, training=False))
+        concrete = concrete.get_concrete_function(tf.TensorSpec([1, T, F], name="x"))
+        for form, lower in (("while", False), ("lowered", True)):
+            frozen = convert_variables_to_constants_v2(concrete, lower_control_flow=lower)
+            paths[form] = write(
+                folder / f"{name}_{form}.pb", graph_def_of(frozen.graph.as_graph_def())
+            )
+        if name == "LSTM":
+            paths["savedmodel"] = folder / "savedmodel"
+            tf.saved_model.save(model, str(paths["savedmodel"]), signatures=concrete)
+            paths["export"] = folder / "export"
+            model.export(str(paths["export"]), verbose=False)
+        built[name] = (paths, model.count_params())
+    return built
+
+
+@pytest.mark.parametrize("name, form", FORMS, ids=[f"{n}-{f}" for n, f in FORMS])
+def test_rnn_counts_every_step_and_keras_params(rnns, name, form):
+    paths, count_params = rnns[name]
+    p = tfflops.profile(paths[form], convention="macs", tfprof=False)
+    _, macs, params = RNNS[name]
+    assert p.totals["flops"] == macs
+    assert p.totals["params"] == params == count_params
+    assert [loop.trips for loop in p.loops] == [T]
+    assert p.unsupported_ops == {}
+    # The zero initial state is said not to be a parameter (LSTM: h and c, [1,4] each).
+    # Exported with batch None, it is computed at run time (Fill), not a constant.
+    if form != "export":
+        (note,) = [n for n in p.notes if n.startswith("not parameters")]
+        states = 2 if name == "LSTM" else 1
+        assert f"{states} constant(s), {states * U} elements, a loop's initial state" in note
+
+
+@pytest.mark.parametrize("form", ["keras", "lowered", "savedmodel"])
+def test_rnn_cross_check_stays_tf_profilers_one_iteration(rnns, form):
+    paths, _ = rnns["LSTM"]
+    p = tfflops.profile(paths[form])
+    assert p.mismatches() == []
+    # Under tfprof a node in the loop counts one iteration, as tf.profiler does; under
+    # macs all six.
+    kernel = [r for r in p.leaf_records() if r["name"].endswith("lstm_cell/MatMul")]
+    kernel = kernel or [r for r in p.leaf_records() if r["name"].endswith("lstm_cell_1/MatMul")]
+    assert [r["flops"] for r in kernel] == [2 * 5 * 16]  # x[1,5] @ [5,16]: 2*5*(1*16)
+    macs = tfflops.profile(paths[form], convention="macs", tfprof=False)
+    kernel = [r for r in macs.leaf_records() if r["name"] == kernel[0]["name"]]
+    assert [r["flops"] for r in kernel] == [6 * 5 * 16]  # 6 steps * 5*16
+
+
+# ---------------------------------------------------------------- TF1 loops, v1 and v2
+
+# x[1,8]; the body h = tanh(h @ W[8,8]): 8*8 = 64 MACs an iteration.
+STEP = 64
+
+
+def tf1_graph(kind: str, v2: bool) -> proto.GraphDef:
+    """A TF1 loop (see the module doc) under control flow v1 (frames) or v2 (While)."""
+    graph = tf.Graph()
+    try:
+        (tf.compat.v1.enable_control_flow_v2 if v2 else tf.compat.v1.disable_control_flow_v2)()
+        with graph.as_default():
+            x = tf.compat.v1.placeholder(tf.float32, [1, 8], name="x")
+            w = tf.constant(np.ones([8, 8], np.float32), name="W")
+
+            def body(i, h):
+                return i + 1, tf.tanh(h @ w)
+
+            def loop(bound, name, start=0, **kwargs):
+                i0 = tf.constant(start, name=f"{name}_i0")
+                return tf.compat.v1.while_loop(
+                    lambda i, h: i < bound, body, (i0, x), name=name, **kwargs
+                )[1]
+
+            if kind == "constant":
+                y = loop(10, "loop")
+            elif kind == "maxiter":
+                y = loop(100, "loop", maximum_iterations=7)
+            elif kind == "dynamic":
+                y = loop(tf.compat.v1.placeholder(tf.int32, [], name="n"), "loop")
+            elif kind == "nested":
+
+                def outer(i, h):
+                    inner = tf.compat.v1.while_loop(
+                        lambda j, h: j < 4, body, (tf.constant(0), h), name="inner"
+                    )
+                    return i + 1, inner[1]
+
+                y = tf.compat.v1.while_loop(
+                    lambda i, h: i < 3, outer, (tf.constant(0), x), name="outer"
+                )[1]
+            elif kind == "cond":
+                a = tf.constant(np.ones([8, 4], np.float32), name="A")
+                b = tf.constant(np.ones([8, 8], np.float32), name="B")
+                c = tf.constant(np.ones([8, 4], np.float32), name="C")
+                h = loop(10, "loop")
+                y = tf.compat.v1.cond(tf.constant(True), lambda: h @ a, lambda: (h @ b) @ c)
+            tf.identity(y, name="output")
+    finally:
+        tf.compat.v1.enable_control_flow_v2()
+    return graph_def_of(graph.as_graph_def())
+
+
+TF1_CASES = {
+    # kind: (MACs, params)
+    "constant": (10 * STEP, 64),  # i from 0 while i < 10
+    "maxiter": (7 * STEP, 64),  # i < 100, but maximum_iterations=7
+    "dynamic": (STEP, 64),  # i < n, n fed: counted once
+    "nested": (3 * 4 * STEP, 64),  # 3 outer iterations of 4 inner ones
+    # the loop, then the then-branch on a constant True: h[1,8] @ A[8,4] = 32 MACs; the
+    # else-branch's B and C are never read: W 64 + A 32 parameters
+    "cond": (10 * STEP + 32, 64 + 32),
+}
+
+
+@pytest.fixture(scope="module")
+def tf1_graphs():
+    return {(kind, v2): tf1_graph(kind, v2) for kind in TF1_CASES for v2 in (False, True)}
+
+
+@pytest.mark.parametrize("v2", [False, True], ids=["frames", "While"])
+@pytest.mark.parametrize("kind", list(TF1_CASES))
+def test_tf1_loop_trip_counts(tf1_graphs, kind, v2):
+    graph_def = tf1_graphs[kind, v2]
+    p = tfflops.profile(graph_def, outputs=["output"], convention="macs", tfprof=False)
+    macs, params = TF1_CASES[kind]
+    assert (p.totals["flops"], p.totals["params"]) == (macs, params)
+    trips = {"constant": [10], "maxiter": [7], "dynamic": [None], "nested": [3, 4], "cond": [10]}
+    assert sorted(loop.trips or 0 for loop in p.loops) == sorted(t or 0 for t in trips[kind])
+    assert p.mismatches() == []
+    checked = tfflops.profile(graph_def, outputs=["output"])
+    assert checked.mismatches() == []
+
+
+def test_tf1_loop_runs_its_condition_once_more_than_its_body(tf1_graphs):
+    p = tfflops.profile(tf1_graphs["constant", False], outputs=["output"], tfprof=False)
+    # Body, 10 times: MatMul 2*64 = 128, Tanh 8, i + 1: 1 → 137; the condition i < 10, 11
+    # times: 11. full: 1370 + 11; exact: (2*8 - 1)*8 = 120 + 1, times 10 (a comparison is
+    # none of exact's); tfprof: one of each, as tf.profiler counts them: 128 + 1 + 1.
+    assert p.total_flops("full") == 1381
+    assert p.total_flops("exact") == 1210
+    assert p.total_flops("tfprof") == 130
+    less = next(r for r in p.rows if r.op == "Less")
+    assert less.runs == 11
+
+
+def test_unknown_trip_count_is_said_and_can_be_given(tf1_graphs):
+    frames, While = tf1_graphs["dynamic", False], tf1_graphs["dynamic", True]
+    p = tfflops.profile(frames, outputs=["output"], convention="macs", tfprof=False)
+    (loop,) = p.loops
+    assert (loop.name, loop.trips) == ("loop/while_context", None)
+    (note,) = [n for n in p.notes if n.startswith("loop ")]
+    assert "trip count not known statically" in note
+    assert "--loop-iterations loop/while_context=N" in note
+    assert "×? (once)" in render(p)  # and among the totals
+    for graph_def, name in ((frames, "loop/while_context"), (While, "loop")):
+        given = tfflops.profile(
+            graph_def,
+            outputs=["output"],
+            convention="macs",
+            tfprof=False,
+            loop_iterations={name: 5},
+        )
+        assert given.totals["flops"] == 5 * STEP
+        assert [(loop.trips, loop.given) for loop in given.loops] == [(5, True)]
+
+
+def test_given_trip_count_replaces_the_graphs(tf1_graphs):
+    p = tfflops.profile(
+        tf1_graphs["constant", True],
+        outputs=["output"],
+        convention="macs",
+        tfprof=False,
+        loop_iterations={"loop": 0},
+    )
+    assert p.totals["flops"] == 0  # no iteration
+    assert "(the graph says 10)" in p.loops[0].how
+
+
+@pytest.mark.parametrize(
+    "given, message",
+    [
+        (
+            {"nope": 3},
+            "--loop-iterations nope: <GraphDef> has no loop of that name (its loops: "
+            "loop/while_context)",
+        ),
+        ({"loop/while_context": -1}, "is not a number of iterations"),
+        ({"loop/while_context": True}, "is not a number of iterations"),
+        ({"loop/while_context": 2.5}, "is not a number of iterations"),
+        ({"loop/while_context": 10**13}, "from 0 to 1,000,000,000,000"),
+        ({"": 1}, "is not a loop's name"),
+    ],
+)
+def test_bad_loop_iterations_are_refused(tf1_graphs, given, message):
+    with pytest.raises(tfflops.TfflopsError, match="--loop-iterations") as raised:
+        tfflops.profile(
+            tf1_graphs["dynamic", False], outputs=["output"], tfprof=False, loop_iterations=given
+        )
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("loop/while_context=-1", "'-1' is not a number of iterations"),
+        ("loop/while_context", "expected NAME=N"),
+        ("loop/while_context=99999999999999999999999", "over 1,000,000,000,000 iterations"),
+        ("nope=2", "has no loop of that name"),
+    ],
+)
+def test_cli_loop_iterations_errors_are_one_line(tmp_path, tf1_graphs, capsys, value, message):
+    path = write(tmp_path / "dynamic.pb", tf1_graphs["dynamic", False])
+    code = main(["profile", path, "--no-tfprof", "--loop-iterations", value])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and message in err
+
+
+def test_cli_loop_iterations(tmp_path, tf1_graphs, capsys):
+    path = write(tmp_path / "dynamic.pb", tf1_graphs["dynamic", False])
+    argv = ["profile", path, "--no-tfprof", "--convention", "macs"]
+    assert main([*argv, "--loop-iterations", "loop/while_context=3"]) == 0
+    out = capsys.readouterr().out
+    assert "MACs (macs)         192" in out  # 3 * 64
+    assert "loop/while_context ×3" in out
+
+
+def test_totals_say_tf_profiler_counts_one_iteration(rnns):
+    paths, _ = rnns["LSTM"]
+    p = tfflops.profile(paths["lowered"], convention="macs", tfprof=False)
+    # Of the kernels' 6*5*16 = 480 and 6*4*16 = 384 MACs tf.profiler counts one step:
+    # it misses 400 + 320 = 720 of the model's 876.
+    assert p.tfprof_missed() == (720, 876, "the iterations past the first of 2 node(s) in loops")
+    text = render(p)
+    assert "tf.profiler misses  82.1% of the MACs (720 of 876)" in text
+    assert f"loops               {p.loops[0].name} ×6" in text
