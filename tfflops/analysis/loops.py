@@ -379,7 +379,8 @@ def _merge_var(graph: Graph, shapes: ShapeResult, j: int) -> _Var | None:
             and _through(graph, data_in[s][0])[0] == j
         )
 
-    name = graph.names[j]
+    enter = entry[0][0]  # named after its initial value, as a v2 While's variables are
+    name = graph.names[data_in[enter][0][0]] if data_in[enter] else graph.names[j]
     if is_var(update):
         return _Var(name, init)
     step = _step(graph, shapes, update[0], is_var)

@@ -341,7 +341,7 @@ class Profile:
                 repeats += 1
         where = [f"{op} ×{n}" for op, n in zero.most_common()]
         if repeats:
-            where.append(f"the iterations past the first of {repeats} node(s) in loops")
+            where.append(f"later iterations of {repeats} loop node(s)")
         return missed, total, ", ".join(where)
 
     def status_counts(self) -> dict[str, int]:

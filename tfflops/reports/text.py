@@ -162,4 +162,4 @@ def missed_line(p: Profile) -> str | None:
     if not macs or missed * MISSED_SHARE < macs:
         return None
     tenths = missed * 1000 // macs  # rounded down: never 100% unless all
-    return f"{tenths / 10}% of the MACs ({missed:,} of {macs:,}): {where}"
+    return f"{tenths / 10}% of the MACs: {where}"
