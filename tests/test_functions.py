@@ -540,3 +540,64 @@ def test_notes_give_tf_profilers_own_figures(tmp_path):
     p = tfflops.profile(path, outputs=["Identity_1"])
     assert p.totals["tfprof_flops"] == 32  # x * 2
     assert not any("tf.profiler's total includes" in n for n in p.notes)
+
+
+def looping_graph(loops: int) -> proto.GraphDef:
+    """``loops`` While nodes, each h = relu(h) on x[2,3] while i < 5, sharing one cond and
+    one body function."""
+    int32 = proto.DATA_TYPES["DT_INT32"]
+    g = proto.GraphDef()
+    placeholder(g, "x", [2, 3])
+    zero = g.node.add(name="zero", op="Const")
+    zero.attr["dtype"].type = int32
+    zero.attr["value"].tensor.dtype = int32
+    zero.attr["value"].tensor.int_val.append(0)
+    for name, outputs, nodes, rets in (
+        (
+            "cond",
+            [("out", proto.DATA_TYPES["DT_BOOL"])],
+            [("less", "Less", ["i", "five:output:0"])],
+            {"out": "less:z:0"},
+        ),
+        (
+            "body",
+            [("i_out", int32), ("h_out", FLOAT)],
+            [("add", "AddV2", ["i", "one:output:0"]), ("relu", "Relu", ["h"])],
+            {"i_out": "add:z:0", "h_out": "relu:activations:0"},
+        ),
+    ):
+        fn = g.library.function.add()
+        fn.signature.name = name
+        fn.signature.input_arg.add(name="i", type=int32)
+        fn.signature.input_arg.add(name="h", type=FLOAT)
+        for arg, dtype in outputs:
+            fn.signature.output_arg.add(name=arg, type=dtype)
+        for const, value in (("five", 5), ("one", 1)):
+            node = fn.node_def.add(name=const, op="Const")
+            node.attr["dtype"].type = int32
+            node.attr["value"].tensor.dtype = int32
+            node.attr["value"].tensor.int_val.append(value)
+        for node_name, op, inputs in nodes:
+            node = fn.node_def.add(name=node_name, op=op, input=inputs)
+            node.attr["T"].type = FLOAT if op == "Relu" else int32
+        fn.ret.update(rets)
+    for k in range(loops):
+        node = g.node.add(name=f"loop_{k}", op="While", input=["zero", "x"])
+        node.attr["T"].list.type.extend([int32, FLOAT])
+        node.attr["cond"].func.name = "cond"
+        node.attr["body"].func.name = "body"
+    return g
+
+
+def test_loops_sharing_their_functions_share_their_rows():
+    p = tfflops.profile(looping_graph(300), outputs=["loop_299"], tfprof=False)
+    # Each loop: 5 iterations of Relu on [2,3] (6) and i + 1 (1), and i < 5 six times:
+    # 5*7 + 6 = 41 under full. Only loop_299 is an output.
+    assert p.total_flops("full") == 41
+    loops = [r for r in p.rows if r.op == "While"]
+    assert {loop.loop.trips for loop in loops} == {5}
+    # Each While row keeps the body's rows once, shared, with the times it runs them.
+    assert {id(loop.inner[1].rows) for loop in loops} == {id(loops[0].inner[1].rows)}
+    assert [body.times for body in loops[0].inner] == [6, 5]  # cond, body
+    relu = [r for r in p.leaf_records() if r["op"] == "Relu" and r["phase"] == "inference"]
+    assert [r["flops"] for r in relu] == [0]  # tfprof: tf.profiler has no Relu formula

@@ -126,7 +126,7 @@ def _attribute_params(
     """Each parameter the inference phase reads counts once, on the op that uses it; the
     float constants that are not parameters (the module doc), returned."""
     by_id, defs, names = shapes.by_id, graph.defs, graph.names
-    state = loop_states(graph, shapes, [r.phase == INFERENCE and r.runs > 0 for r in rows])
+    state = loop_states(graph, shapes, lambda i: rows[i].phase == INFERENCE and rows[i].runs > 0)
     constants = []
     for i, op in enumerate(graph.op_list):
         if op not in _PARAMETER_SOURCES or rows[i].phase != INFERENCE:

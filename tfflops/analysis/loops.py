@@ -42,6 +42,7 @@ _STEPS = {"Add": 1, "AddV2": 1, "Sub": -1}
 # counter OP bound, and the same with the sides swapped
 _COMPARES = {"Less": "<", "LessEqual": "<=", "Greater": ">", "GreaterEqual": ">="}
 _FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+_FRAMED = _ENTER_OPS | SWITCH_OPS  # a graph without these has no v1 loop or cond
 
 
 @dataclass(frozen=True)
@@ -282,8 +283,7 @@ class Frames:
 
 def frame_runs(graph: Graph, shapes: ShapeResult, given: Mapping[str, int]) -> Frames | None:
     """How many times each node runs (None: every node once, no v1 loop or cond)."""
-    ops = graph.op_list
-    if not any(op in _ENTER_OPS or op in SWITCH_OPS for op in ops):
+    if _FRAMED.isdisjoint(graph.op_list):
         return None
     order = graph.topological_ids()
     frame_of = _frames(graph, order)
@@ -400,9 +400,12 @@ def state_inputs(graph: Graph, shapes: ShapeResult) -> set[tuple[int, int]]:
         i = graph.index[name]
         kept = body.body.pass_through
         inputs.update((i, p) for p in range(len(data_in[i])) if p not in kept)
-    for i, op in enumerate(ops):
-        constant = graph.defs[i].attr.get("is_constant") if op in _ENTER_OPS else None
-        if op not in _ENTER_OPS or (constant is not None and constant.b):
+    enters = (
+        [] if _ENTER_OPS.isdisjoint(ops) else [i for i, op in enumerate(ops) if op in _ENTER_OPS]
+    )
+    for i in enters:
+        constant = graph.defs[i].attr.get("is_constant")
+        if constant is not None and constant.b:
             continue
         merges = [r for r in readers[i] if ops[r] in MERGE_OPS]
         if merges and all(

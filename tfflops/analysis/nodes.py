@@ -15,10 +15,11 @@ as it counts them once the graph is lowered):
   else the most expensive branch (under ``full``), the others 0 times;
 * a plain call: once.
 
-The call row keeps its bodies' rows (``inner``) repeated alike, so the node, op and layer
-views (``Profile.leaf_records``) still add up to the call's figure. v1 loops and conds
-(Enter/Switch/Merge frames, the top level's or a body's) give each node its runs
-(``loops.frame_runs``) in the same way.
+The call row keeps its bodies' rows (``inner``), each body's with the times the call runs
+it (shared, not copied: a body many calls run is counted once), so the node, op and layer
+views (``Profile.leaf_records``) repeat them alike and still add up to the call's figure.
+v1 loops and conds (Enter/Switch/Merge frames, the top level's or a body's) give each
+node its runs (``loops.frame_runs``) in the same way.
 """
 
 from __future__ import annotations
@@ -77,6 +78,13 @@ class Constant(NamedTuple):
     why: str  # STATE or CODE
 
 
+class Body(NamedTuple):
+    """The rows of a function body a call runs, and how many times it runs it."""
+
+    rows: tuple[NodeCount, ...]
+    times: int
+
+
 STATE = "a loop's initial state"
 CODE = "a constant of the model's code"
 
@@ -111,7 +119,7 @@ class NodeCount:
     # A call node: the rows of the bodies it runs (each a node of a function, ``function``
     # naming it), what inside them was not counted, the parameters they read, and the
     # float constants they read that are not parameters.
-    inner: Sequence[NodeCount] = ()
+    inner: Sequence[Body] = ()
     function: str | None = None
     uncounted: Sequence[_Uncounted] = ()
     body_params: Mapping[str, int] = NOTHING
@@ -123,7 +131,7 @@ class NodeCount:
 
 
 def repeated(row: NodeCount, runs: int) -> NodeCount:
-    """``row`` run ``runs`` times as often (its bodies' rows alike)."""
+    """``row`` run ``runs`` times as often (its bodies alike)."""
     if runs == 1:
         return row
     return replace(
@@ -131,7 +139,7 @@ def repeated(row: NodeCount, runs: int) -> NodeCount:
         cost=None if row.cost is None else row.cost.repeated(runs),
         bytes=row.bytes * runs,
         runs=row.runs * runs,
-        inner=tuple(repeated(r, runs) for r in row.inner),
+        inner=tuple(Body(body.rows, body.times * runs) for body in row.inner),
     )
 
 
@@ -211,7 +219,7 @@ class _Counted:
     uncounted: list[_Uncounted] = field(default_factory=list)
     problem: str | None = None
     note: str | None = None
-    rows: tuple[NodeCount, ...] = ()  # the body's nodes (a call's: of all its bodies)
+    rows: tuple = ()  # a body's nodes; a call's: its Bodies
     constants: list[Constant] = field(default_factory=list)
     dead: int = 0  # nodes no output needs
     loop: Loop | None = None
@@ -328,7 +336,7 @@ class NodeCounter:
                 constants.extend(body.constants)
                 read.update(i for i, arg in enumerate(run.body.args) if arg in run.body.needed)
             uncounted.extend(body.uncounted)
-            rows.extend(repeated(r, runs) for r in body.rows)
+            rows.append(Body(body.rows, runs))
             if run.note:
                 notes.append(run.note)
             if body.dead:
@@ -412,7 +420,7 @@ class NodeCounter:
         params: dict[str, int] = {}
         constants: list[Constant] = []
         uncounted: list[_Uncounted] = []
-        state = loop_states(graph, shapes, [row is not None and row.runs > 0 for row in listed])
+        state = loop_states(graph, shapes, lambda i: listed[i] is not None and listed[i].runs > 0)
         for row in rows:
             row.function = body.name
             where = f"{body.name}/{row.name}"
@@ -454,8 +462,8 @@ class NodeCounter:
         return counted
 
 
-def loop_states(graph: Graph, shapes: ShapeResult, live: Sequence[bool]) -> set[int]:
-    """Nodes whose every reader that runs (``live``, by node number) is a loop variable the
+def loop_states(graph: Graph, shapes: ShapeResult, live) -> set[int]:
+    """Nodes whose every reader that runs (``live(node number)``) is a loop variable the
     loop rewrites: they give its initial state (an RNN's zeros), not weights (which a loop
     passes through unchanged)."""
     inputs = state_inputs(graph, shapes)
@@ -467,7 +475,7 @@ def loop_states(graph: Graph, shapes: ShapeResult, live: Sequence[bool]) -> set[
         edges = [
             (r, p)
             for r in set(readers[j])
-            if live[r]
+            if live(r)
             for p, (source, _) in enumerate(data_in[r])
             if source == j
         ]

@@ -212,7 +212,7 @@ class Profile:
             if leaves is None:
                 records.append(record)
                 continue
-            inner = [self._inner_record(r, row.phase) for r in leaves]
+            inner = [self._inner_record(r, times, row.phase) for r, times in leaves]
             record["flops"] -= sum(r["flops"] for r in inner)
             record["bytes"] -= sum(r["bytes"] for r in inner)
             # what is left of the call is no kernel: its bodies' nodes carry the time
@@ -232,21 +232,25 @@ class Profile:
                 record["layer"] = layer
         return records
 
-    def _inner_record(self, row: NodeCount, phase: str) -> dict:
+    def _inner_record(self, row: NodeCount, times: int, phase: str) -> dict:
+        """A body's node, its figures ``times`` over (how often the call runs the body)."""
+        runs = row.runs * times
         return {
             "name": row.name,
             "op": row.op,
             "phase": phase,
-            "flops": self.flops_of(row),
+            "flops": 0
+            if row.cost is None
+            else node_flops(row.cost.repeated(times), self.convention, row.bias),
             "tfprof_flops": None,
             "params": 0,
-            "bytes": row.bytes,
+            "bytes": row.bytes * times,
             "output_shapes": row.output_shapes,
             "dtype": _dtype(row),
             "status": "unsupported" if row.cost is None else "explained",
             "note": "; ".join(
                 [row.problem or f"in function {row.function}"]
-                + ([runs_note(row.runs)] if row.runs != 1 else [])
+                + ([runs_note(runs)] if runs != 1 else [])
             ),
             "layer": None,  # set over all the views' records
             "output_bytes": output_bytes(row),
@@ -505,20 +509,23 @@ def _tfprof_figures(p: Profile, phase: str) -> list[int]:
     ]
 
 
-def _leaves(rows, budget: list[int]) -> list[NodeCount] | None:
-    """Body rows, nested calls replaced by their own bodies' rows; None when that would
-    list more than ``budget[0]`` rows (functions that call each other many times over: the
-    call then stays one row), which the budget is charged with otherwise."""
+def _leaves(bodies, budget: list[int], times: int = 1) -> list[tuple[NodeCount, int]] | None:
+    """The rows of a call's bodies, each with the times it runs over its own runs, nested
+    calls replaced by their own bodies' rows; None when that would list more than
+    ``budget[0]`` rows (functions that call each other many times over: the call then
+    stays one row), which the budget is charged with otherwise."""
     out = []
-    for row in rows:
-        nested = _leaves(row.inner, budget) if row.inner and row.cost is not None else None
-        if nested is None:
-            out.append(row)
-            budget[0] -= 1
-        else:
-            out.extend(nested)
-        if budget[0] < 0:
-            return None
+    for body in bodies:
+        runs = times * body.times
+        for row in body.rows:
+            nested = _leaves(row.inner, budget, runs) if row.inner and row.cost else None
+            if nested is None:
+                out.append((row, runs))
+                budget[0] -= 1
+            else:
+                out.extend(nested)
+            if budget[0] < 0:
+                return None
     return out
 
 
