@@ -542,9 +542,9 @@ def test_notes_give_tf_profilers_own_figures(tmp_path):
     assert not any("tf.profiler's total includes" in n for n in p.notes)
 
 
-def looping_graph(loops: int) -> proto.GraphDef:
-    """``loops`` While nodes, each h = relu(h) on x[2,3] while i < 5, sharing one cond and
-    one body function."""
+def looping_graph(loops: int, bound: int = 5) -> proto.GraphDef:
+    """``loops`` While nodes, each h = relu(h) on x[2,3] while i < ``bound``, sharing one
+    cond and one body function."""
     int32 = proto.DATA_TYPES["DT_INT32"]
     g = proto.GraphDef()
     placeholder(g, "x", [2, 3])
@@ -572,7 +572,7 @@ def looping_graph(loops: int) -> proto.GraphDef:
         fn.signature.input_arg.add(name="h", type=FLOAT)
         for arg, dtype in outputs:
             fn.signature.output_arg.add(name=arg, type=dtype)
-        for const, value in (("five", 5), ("one", 1)):
+        for const, value in (("five", bound), ("one", 1)):
             node = fn.node_def.add(name=const, op="Const")
             node.attr["dtype"].type = int32
             node.attr["value"].tensor.dtype = int32
@@ -601,3 +601,10 @@ def test_loops_sharing_their_functions_share_their_rows():
     assert [body.times for body in loops[0].inner] == [6, 5]  # cond, body
     relu = [r for r in p.leaf_records() if r["op"] == "Relu" and r["phase"] == "inference"]
     assert [r["flops"] for r in relu] == [0]  # tfprof: tf.profiler has no Relu formula
+
+
+def test_a_loop_of_two_billion_iterations_is_counted_not_run():
+    p = tfflops.profile(looping_graph(1, bound=2**31 - 1), outputs=["loop_0"], tfprof=False)
+    # 2^31 − 1 iterations of Relu on [2,3] (6) and i + 1 (1); the condition 2^31 times.
+    assert p.total_flops("full") == (2**31 - 1) * 7 + 2**31
+    assert p.total_flops("tfprof") == 1 + 1  # one i + 1, one i < bound, as tf.profiler

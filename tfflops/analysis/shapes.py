@@ -423,7 +423,7 @@ def _loop_outputs(args, runs) -> tuple[list[TensorInfo | None], str | None]:
             outs.append(None)
             continue
         shape = _agree(arg.shape, None if ret is None else ret.shape)
-        if ret is not None and ret.shape != arg.shape:
+        if ret is not None and _differ(arg.shape, ret.shape):
             changed.append(str(i))
         outs.append(TensorInfo(shape, arg.dtype, None, _loop_items(arg.items, ret)))
     note = None
@@ -461,6 +461,13 @@ def _loop_items(entered: ListItems | None, ret: TensorInfo | None) -> ListItems 
     if entered.shape is not None and _refine(entered.shape, written.shape) != written.shape:
         return None  # the body changed a dimension it knew
     return written
+
+
+def _differ(a: Shape, b: Shape) -> bool:
+    """Two shapes known to differ: in rank, or in a dimension both know."""
+    if a is None or b is None:
+        return False
+    return len(a) != len(b) or any(x is not None and y is not None and x != y for x, y in zip(a, b))
 
 
 def _agree(a: Shape, b: Shape) -> Shape:
