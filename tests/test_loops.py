@@ -244,7 +244,7 @@ def test_given_trip_count_replaces_the_graphs(tf1_graphs):
     [
         (
             {"nope": 3},
-            "--loop-iterations nope: <GraphDef> has no loop of that name (its loops: "
+            "`loop_iterations` nope: <GraphDef> has no loop of that name (its loops: "
             "loop/while_context)",
         ),
         ({"loop/while_context": -1}, "is not a number of iterations"),
@@ -255,7 +255,7 @@ def test_given_trip_count_replaces_the_graphs(tf1_graphs):
     ],
 )
 def test_bad_loop_iterations_are_refused(tf1_graphs, given, message):
-    with pytest.raises(tfflops.TfflopsError, match="--loop-iterations") as raised:
+    with pytest.raises(tfflops.TfflopsError, match="`loop_iterations`") as raised:
         tfflops.profile(
             tf1_graphs["dynamic", False], outputs=["output"], tfprof=False, loop_iterations=given
         )
@@ -284,7 +284,7 @@ def test_cli_loop_iterations(tmp_path, tf1_graphs, capsys):
     argv = ["profile", path, "--no-tfprof", "--convention", "macs"]
     assert main([*argv, "--loop-iterations", "loop/while_context=3"]) == 0
     out = capsys.readouterr().out
-    assert "MACs (macs)         192" in out  # 3 * 64
+    assert "MACs (macs)        192" in out  # 3 * 64
     assert "loop/while_context ×3" in out
 
 
@@ -295,5 +295,5 @@ def test_totals_say_tf_profiler_counts_one_iteration(rnns):
     # it misses 400 + 320 = 720 of the model's 876.
     assert p.tfprof_missed() == (720, 876, "later iterations of 2 loop node(s)")
     text = render(p)
-    assert "tf.profiler misses  82.1% of the MACs: later iterations of 2 loop node(s)\n" in text
-    assert f"loops               {p.loops[0].name} ×6" in text
+    assert "tf.profiler skips  82.1% of the MACs: later iterations of 2 loop node(s)\n" in text
+    assert f"loops              {p.loops[0].name} ×6" in text

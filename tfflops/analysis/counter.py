@@ -206,10 +206,10 @@ def _constant_notes(constants: list[Constant]) -> list[str]:
     """What float constants the outputs read are not parameters, and why (module doc)."""
     notes = []
     for why in (STATE, CODE):
-        found = [c for c in constants if c.why == why]
+        found = sorted(c for c in constants if c.why == why)
         if not found:
             continue
-        shown = ", ".join(f"{c.where} {list(c.shape)}" for c in found[:_NAMED])
+        shown = ", ".join(f"{c.where} [{','.join(map(str, c.shape))}]" for c in found[:_NAMED])
         more = f" and {len(found) - _NAMED} more" if len(found) > _NAMED else ""
         elements = sum(math.prod(c.shape) for c in found)
         reason = (

@@ -85,7 +85,8 @@ def _table(p: Profile, by: str | None, top: int | None, screen: Screen) -> str:
     out = [_header(p, screen.width), ""]
     totals = totals_lines(p, screen.paint)
     width = max(len(k) for k, _ in totals)
-    out += [f"  {k:<{width}}  {v}" for k, v in totals]
+    for k, v in totals:  # a long value (the loops, what tf.profiler skips) wraps
+        out += wrap(v, screen.width, first=f"  {k:<{width}}  ")
     out += _roofline(p, screen.width)
     shown = False
     for grouping in [by] if by else ["op", "node"]:

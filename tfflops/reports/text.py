@@ -93,7 +93,7 @@ def totals_lines(p: Profile, paint=None) -> list[tuple[str, str]]:
         lines.append(("loops", loops_line(p)))
     missed = missed_line(p)
     if missed:
-        lines.append(("tf.profiler misses", missed))
+        lines.append(("tf.profiler skips", missed))
     paint = paint or (lambda text, status: text)
     counts = p.status_counts()
     if t["tfprof_flops"] is None:
