@@ -297,3 +297,19 @@ def test_totals_say_tf_profiler_counts_one_iteration(rnns):
     text = render(p)
     assert "tf.profiler skips  82.1% of the MACs: later iterations of 2 loop node(s)\n" in text
     assert f"loops              {p.loops[0].name} ×6" in text
+
+
+def test_frozen_keras_rnn_runs_and_computes_what_keras_does(tmp_path, rnns):
+    paths, _ = rnns["LSTM"]
+    out = tmp_path / "lstm.pb"
+    with pytest.warns(tfflops.FreezeWarning):
+        tfflops.freeze(paths["keras"], output_path=out)
+    graph_def = tf.compat.v1.GraphDef.FromString(out.read_bytes())
+    x = np.random.default_rng(0).random([1, T, F], np.float32)
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.import_graph_def(graph_def, name="")
+    with tf.compat.v1.Session(graph=graph) as session:  # its loop's frames hold together
+        frozen = session.run("Identity:0", {"x:0": x})
+    expected = keras.models.load_model(paths["keras"])(x, training=False)
+    np.testing.assert_allclose(frozen, expected, rtol=1e-5, atol=1e-6)

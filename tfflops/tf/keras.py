@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tfflops.errors import TfflopsError
 from tfflops.graph import proto
+from tfflops.graph.families import V1_CONTROL_FLOW_OPS
 from tfflops.graph.index import parse_tensor_name
 from tfflops.graph.model import Model, Signature, TensorSpec
 from tfflops.graph.tensors import dtype_name, shape_text
@@ -181,7 +182,11 @@ def _output_keys(structure, model, outputs) -> list[str]:
 
 def _drop_control_noops(graph_def: proto.GraphDef) -> None:
     """Drop the NoOp a traced function groups its variable reads in, and the control edges
-    to it: once the variables are constants it orders nothing."""
+    to it: once the variables are constants it orders nothing. A graph with a lowered loop
+    keeps its NoOps: the control edges from them put its constants in the loop's frame,
+    without which TensorFlow refuses to run it ("inputs from different frames")."""
+    if any(n.op in V1_CONTROL_FLOW_OPS for n in graph_def.node):
+        return
     noops = {
         n.name
         for n in graph_def.node
