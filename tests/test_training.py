@@ -398,9 +398,10 @@ FIRST_LAYER = {
     "Xception": 19181664,  # 3·3·3 · 149·149·32
     "NASNetMobile": 10645344,  # 3·3·3 · 111·111·32 (224, VALID, stride 2)
     "VGG16": 86704128,  # 3·3·3 · 224·224·64
-    # Its Normalization layer's mean and variance are parameters (Keras counts them): they
-    # are trained like every parameter, so the stem computes its input's gradient too.
-    "EfficientNetB0": 0,
+    # Their Normalization layers' mean and variance are constants of the model's code, no
+    # parameters (README: Parameters): not trained, so the stem needs no input gradient.
+    "EfficientNetB0": 10838016,  # 3·3·3 · 112·112·32 (stride 2, SAME)
+    "EfficientNetV2B0": 10838016,  # the same stem
 }
 
 

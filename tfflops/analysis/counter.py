@@ -29,6 +29,7 @@ from tfflops.analysis.nodes import (
     Constant,
     NodeCount,
     NodeCounter,
+    body_rows,
     frozen_variable,
     is_parameter,
     loop_states,
@@ -43,7 +44,7 @@ from tfflops.graph.index import Graph
 from tfflops.graph.phases import INFERENCE
 from tfflops.graph.tensors import NodeAttrs
 
-__all__ = ["GraphCount", "NodeCount", "count_graph"]
+__all__ = ["GraphCount", "NodeCount", "body_rows", "count_graph", "is_parameter"]
 
 _CONTRACTIONS = frozenset(
     {
@@ -139,7 +140,8 @@ def _attribute_params(
         if user is None:
             continue  # read only on a side that never runs
         if op == "Const" and (i in state or (marked and not frozen_variable(names[i]))):
-            constants.append(Constant(names[i], info.shape, STATE if i in state else CODE))
+            rows[i].constant = STATE if i in state else CODE
+            constants.append(Constant(names[i], info.shape, rows[i].constant))
             continue
         rows[user].params += math.prod(info.shape)
     return constants

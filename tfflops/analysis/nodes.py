@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
@@ -111,6 +111,7 @@ class NodeCount:
     runs: int = 1
     loop: Loop | None = None  # a While, or a v1 frame's LoopCond: its loop
     unread: frozenset[int] = frozenset()  # a call's inputs no function it runs reads
+    constant: str | None = None  # a float constant that is no parameter: why (STATE, CODE)
     # A call node: op types inside its bodies with no formula, and inner nodes (as
     # "function/node") with a formula but unknown shapes — neither counted.
     # (Shared empty defaults: the other nodes allocate nothing for them.)
@@ -128,6 +129,12 @@ class NodeCount:
     @property
     def output_shapes(self) -> list[list[int | None] | None]:
         return [None if o.shape is None else list(o.shape) for o in self.outputs]
+
+
+def body_rows(row: NodeCount) -> Iterator[NodeCount]:
+    """The rows of the function bodies a call node runs (its own, not nested calls')."""
+    for body in row.inner:
+        yield from body.rows
 
 
 def repeated(row: NodeCount, runs: int) -> NodeCount:

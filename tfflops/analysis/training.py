@@ -28,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from tfflops.analysis.conventions import node_flops
-from tfflops.analysis.counter import NodeCount, is_parameter
+from tfflops.analysis.counter import NodeCount, body_rows, is_parameter
 from tfflops.analysis.gradients import MOVES_DATA, NOT_DIFFERENTIABLE, backward, has_rule
 from tfflops.analysis.ops import Cost, OpView, UnknownShape, lookup
 from tfflops.analysis.shapes import ShapeResult
@@ -92,7 +92,7 @@ def estimate_training(
         in_forward = set(step.forward)
         # The loss: what the forward computes that nothing of the forward reads.
         seeds = [i for i in step.forward if not any(r in in_forward for r in graph.readers[i])]
-    trained = _trained(graph, shapes, step.forward)
+    trained = _trained(graph, shapes, rows, step.forward)
     step.no_gradient = [graph.names[i] for i in seeds if not trained[i]]
     flows = _gradient_flows(graph, shapes, step.forward, seeds, trained)
     looped = _in_loops(graph)
@@ -122,7 +122,7 @@ def _held_step(graph: Graph, rows: list[NodeCount]) -> TrainingStep | None:
     signature: GradientTape and updates inside) is such an update. None when the graph
     holds no backward pass."""
     names, ops = graph.names, graph.op_list
-    inside = [i for i, row in enumerate(rows) if _trains(row.inner)]
+    inside = [i for i, row in enumerate(rows) if _trains(body_rows(row))]
     updates = [i for i, op in enumerate(ops) if is_training_op(op)] + inside
     gradients = [i for i, name in enumerate(names) if in_gradients_scope(name)]
     if not updates and not gradients:
@@ -140,7 +140,7 @@ def _held_step(graph: Graph, rows: list[NodeCount]) -> TrainingStep | None:
         held=held,
         gradient_nodes=sum(1 for leaf in leaves if _in_backward_scope(leaf.name)),
         updates=sum(1 for leaf in leaves if is_training_op(leaf.op)),
-        inside=sorted({body.function for i in inside for body in rows[i].inner}),
+        inside=sorted({body.function for i in inside for body in body_rows(rows[i])}),
     )
 
 
@@ -150,10 +150,10 @@ def _in_backward_scope(name: str) -> bool:
     return in_gradients_scope(name) or name.startswith(_TAPE_SCOPE)
 
 
-def _trains(body_rows) -> bool:
-    """Function bodies that hold an optimizer update, or a backward pass."""
+def _trains(rows) -> bool:
+    """Function bodies' rows that hold an optimizer update, or a backward pass."""
     return any(
-        is_training_op(r.op) or _in_backward_scope(r.name) or _trains(r.inner) for r in body_rows
+        is_training_op(r.op) or _in_backward_scope(r.name) or _trains(body_rows(r)) for r in rows
     )
 
 
@@ -161,7 +161,7 @@ def _leaves(row: NodeCount) -> list[NodeCount]:
     """The row, or the rows of the functions it runs (nested calls expanded)."""
     if not row.inner:
         return [row]
-    return [leaf for inner in row.inner for leaf in _leaves(inner)]
+    return [leaf for inner in body_rows(row) for leaf in _leaves(inner)]
 
 
 def _carries_gradient(shapes: ShapeResult, j: int, k: int) -> bool:
@@ -177,9 +177,13 @@ def _outputs_carry(shapes: ShapeResult, i: int) -> bool:
     return not outs or any(_carries_gradient(shapes, i, k) for k in range(len(outs)))
 
 
-def _trained(graph: Graph, shapes: ShapeResult, forward: list[int]) -> bytearray:
+def _trained(
+    graph: Graph, shapes: ShapeResult, rows: list[NodeCount], forward: list[int]
+) -> bytearray:
     """``marks[i]`` is 1 for each forward node computed from a parameter (parameters
-    included), through differentiable ops and floating-point tensors — around loops too."""
+    included; not a constant the counter found is none: a loop's initial state, a
+    constant of the model's code), through differentiable ops and floating-point tensors —
+    around loops too."""
     ops, defs, data_in, readers = graph.op_list, graph.defs, graph.data_in, graph.readers
     in_forward = bytearray(len(ops))
     for i in forward:
@@ -188,7 +192,9 @@ def _trained(graph: Graph, shapes: ShapeResult, forward: list[int]) -> bytearray
     stack = [
         i
         for i in forward
-        if not data_in[i] and is_parameter(defs[i], ops[i], (shapes.by_id[i] or [None])[0])
+        if not data_in[i]
+        and is_parameter(defs[i], ops[i], (shapes.by_id[i] or [None])[0])
+        and rows[i].constant is None
     ]
     for i in stack:
         marks[i] = 1
