@@ -313,3 +313,10 @@ def test_frozen_keras_rnn_runs_and_computes_what_keras_does(tmp_path, rnns):
         frozen = session.run("Identity:0", {"x:0": x})
     expected = keras.models.load_model(paths["keras"])(x, training=False)
     np.testing.assert_allclose(frozen, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_weight_bytes_are_the_parameters_bytes(rnns):
+    paths, _ = rnns["LSTM"]
+    p = tfflops.profile(paths["while"], tfprof=False)
+    # 175 float32 parameters; the zero state [1,4] twice is no weight
+    assert (p.totals["params"], p.totals["weight_bytes"]) == (175, 175 * 4)

@@ -174,6 +174,19 @@ def parse_loop_iteration(text: str) -> tuple[str, int]:
     return name, int(number)
 
 
+def add_loop_iterations(parser: argparse.ArgumentParser) -> None:
+    """``--loop-iterations NAME=N`` (repeatable): a loop's trip count."""
+    parser.add_argument(
+        "--loop-iterations",
+        action=Repeatable,
+        type=parse_loop_iteration,
+        default=[],
+        metavar="NAME=N",
+        help="a loop's trip count, where the graph does not fix it (repeatable; NAME as the "
+        "profile's notes give it)",
+    )
+
+
 def parse_loop_iterations(given: list[tuple[str, int]]) -> dict[str, int]:
     """Every ``--loop-iterations``; one loop named twice is an error, not last-one-wins."""
     found: dict[str, int] = {}

@@ -19,12 +19,12 @@ from tfflops.arguments import (
     FLAGS,
     Parser,
     Repeatable,
+    add_loop_iterations,
     apply_config,
     budget_option,
     check_top,
     fail_on_option,
     outputs_option,
-    parse_loop_iteration,
     parse_loop_iterations,
     parse_shape,
     parse_shapes,
@@ -189,15 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="keep the N largest rows (a table's default: 10; 0: all)",
     )
-    p.add_argument(
-        "--loop-iterations",
-        action=Repeatable,
-        type=parse_loop_iteration,
-        default=[],
-        metavar="NAME=N",
-        help="a loop's trip count, where the graph does not fix it (repeatable; NAME as the "
-        "profile's notes give it)",
-    )
+    add_loop_iterations(p)
     _add_report_options(p, ("table", "json", "csv", "markdown", "html"), "the report")
     p.add_argument(
         "--compare-freeze",

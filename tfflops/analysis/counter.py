@@ -144,6 +144,7 @@ def _attribute_params(
             constants.append(Constant(names[i], info.shape, rows[i].constant))
             continue
         rows[user].params += math.prod(info.shape)
+        rows[i].weight = True
     return constants
 
 

@@ -15,7 +15,7 @@ import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from tfflops.analysis.counter import NodeCount, is_parameter
+from tfflops.analysis.counter import NodeCount
 from tfflops.analysis.shapes import ShapeResult, TensorInfo, is_known
 from tfflops.graph.families import PLACEHOLDER_OPS, VARIABLE_OPS
 from tfflops.graph.index import Graph
@@ -83,14 +83,18 @@ def _written(sizes: list[int | None], unknown: bool = False) -> int | None:
 
 
 def memory_of(
-    graph: Graph, shapes: ShapeResult, phases: Sequence[str], outputs: Collection[str]
+    graph: Graph,
+    shapes: ShapeResult,
+    phases: Sequence[str],
+    outputs: Collection[str],
+    rows: Sequence[NodeCount],
 ) -> Memory:
-    """Every memory figure of an analysed graph; ``output_bytes`` by node number (as
-    ``count_graph``'s rows)."""
+    """Every memory figure of an analysed graph whose rows (``count_graph``) are ``rows``;
+    ``output_bytes`` by node number."""
     unknown, names = shapes.unknown, graph.names
     sizes = [[tensor_bytes(info) for info in outs] for outs in shapes.by_id]
     written = [_written(s, not s and names[i] in unknown) for i, s in enumerate(sizes)]
-    weight_bytes, weight_elements = _weights(graph, shapes, phases)
+    weight_bytes, weight_elements = _weights(graph, shapes, rows)
     order = [i for i in graph.topological_ids() if phases[i] == INFERENCE]
     fetched = [graph.index[name] for name in outputs if name in graph.index]
     constant = constants(graph, order, fetched)
@@ -98,17 +102,15 @@ def memory_of(
     return Memory(written, weight_bytes, peak, missing, weight_elements, constant)
 
 
-def _weights(graph: Graph, shapes: ShapeResult, phases: Sequence[str]) -> tuple[int, int]:
-    """(bytes, elements) of the parameters the inference phase reads, by their dtype."""
+def _weights(graph: Graph, shapes: ShapeResult, rows: Sequence[NodeCount]) -> tuple[int, int]:
+    """(bytes, elements) of the parameters (what ``params`` counts, outside function
+    bodies), by their dtype."""
     total = elements = 0
     for i, op in enumerate(graph.op_list):
-        if op not in _WEIGHT_SOURCES or phases[i] != INFERENCE:
+        if not rows[i].weight:
             continue
-        outs = shapes.by_id[i]
-        info = outs[0] if outs else None
+        info = shapes.by_id[i][0]
         node = graph.defs[i]
-        if not is_parameter(node, op, info):
-            continue
         dtype = node.attr["dtype"].type if op in VARIABLE_OPS else info.dtype
         count = math.prod(info.shape)
         total += count * DTYPE_SIZE.get(base_dtype(dtype), 0)

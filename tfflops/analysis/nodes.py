@@ -112,6 +112,7 @@ class NodeCount:
     loop: Loop | None = None  # a While, or a v1 frame's LoopCond: its loop
     unread: frozenset[int] = frozenset()  # a call's inputs no function it runs reads
     constant: str | None = None  # a float constant that is no parameter: why (STATE, CODE)
+    weight: bool = False  # a parameter, counted on the node that uses it
     # A call node: op types inside its bodies with no formula, and inner nodes (as
     # "function/node") with a formula but unknown shapes — neither counted.
     # (Shared empty defaults: the other nodes allocate nothing for them.)

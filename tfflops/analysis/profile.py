@@ -157,13 +157,17 @@ class Profile:
             for i, r in enumerate(self.rows)
         ]
 
-    def _estimate(self, row: NodeCount) -> Estimate | None:
+    def _estimate(self, row: NodeCount, times: int = 1) -> Estimate | None:
+        """The row's roofline estimate, run ``times`` as often (a body a call repeats); a
+        call's from its bodies' rows."""
         if self.device is None or row.cost is None:
             return None
-        if row.inner:
-            return combine([e for r in _leaves(row.inner) if (e := self._estimate(r))])
-        full = self.flops_of(row, "full")
-        return estimate(full, row.bytes, compute_dtype(row.outputs), row.op, self.device)
+        leaves = _leaves(row.inner, [MAX_LEAF_ROWS], times) if row.inner else None
+        if leaves is not None:
+            return combine([e for r, t in leaves if (e := self._estimate(r, t))])
+        full = node_flops(row.cost.repeated(times), "full", row.bias)
+        moved = row.bytes * times
+        return estimate(full, moved, compute_dtype(row.outputs), row.op, self.device)
 
     def node_records(self) -> list[dict]:
         memory, measured = self.memory, self.measured
@@ -254,7 +258,7 @@ class Profile:
             ),
             "layer": None,  # set over all the views' records
             "output_bytes": output_bytes(row),
-            **self._time_fields(row, self._estimate(row)),
+            **self._time_fields(row, self._estimate(row, times)),
             "measured_seconds": None,
             "function": row.function,
         }

@@ -104,7 +104,7 @@ def _profile(
     rows = counted.rows
     notes.extend(counted.notes)
     step = estimate_training(graph, shapes, rows, output_names) if training else None
-    memory = memory_of(graph, shapes, phases, output_names)
+    memory = memory_of(graph, shapes, phases, output_names, rows)
 
     tfprof_result = None
     unchecked_reason = "--no-tfprof"
