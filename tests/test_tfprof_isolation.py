@@ -104,8 +104,9 @@ def test_a_file_is_never_read(tmp_path):
     assert row["status"] == "unsupported"  # no shape, for tfflops either
     graph = Graph(read_file_graph(secret))
     copy = profiled_graph_def(graph, infer_shapes(graph))
-    decode = next(n for n in copy.node if n.name == "decode")
-    assert list(decode.input) == ["read/_tfflops_barrier_0"]  # a Print: never evaluated
+    read = next(n for n in copy.node if n.name == "read")
+    # a Print before the file's path (a string: never evaluated), so never before the read
+    assert list(read.input) == ["path/_tfflops_barrier_0"]
 
 
 def test_a_file_is_never_read_inside_a_function(tmp_path):
@@ -287,3 +288,20 @@ def test_tfprof_ops_are_tf_profilers():
 
     registered = {key.split(",")[0] for key in ops._stats_registry.list() if key.endswith(",flops")}
     assert registered == TFPROF_OPS
+
+
+def test_a_string_is_never_evaluated_however_few_its_elements():
+    # One element can hold any number of bytes: StringJoin of 3000 references to one 1 MB
+    # string is a single 3 GB element, if TensorFlow evaluated it while importing.
+    g = proto.GraphDef()
+    const(g, "s", ["x" * 2**20], STRING, shape=[])
+    joined = node(g, "joined", "StringJoin", ["s"] * 3000, N=3000)
+    length = node(g, "length", "StringLength", ["joined"])
+    node(g, "dims", "Reshape", ["length", "shape"], T=INT32, Tshape=INT32)
+    const(g, "shape", [1], INT32)
+    witness(g, "dims")
+    graph = Graph(g)
+    copy = {n.name: n for n in profiled_graph_def(graph, infer_shapes(graph)).node}
+    assert copy["joined"].input[0] == "s/_tfflops_barrier_0"  # its readers read a barrier
+    assert copy["s/_tfflops_barrier_0"].op == "Print"
+    assert joined.op == "StringJoin" and length.op == "StringLength"

@@ -41,7 +41,7 @@ from tfflops.graph import proto
 from tfflops.graph.families import CALL_OPS, PLACEHOLDER_OPS, VARIABLE_OPS
 from tfflops.graph.index import Graph
 from tfflops.graph.library import functions_by_name, node_references
-from tfflops.graph.tensors import FLOAT_DTYPES, base_dtype
+from tfflops.graph.tensors import DT, FLOAT_DTYPES, base_dtype
 from tfflops.tf import import_tensorflow, silenced_stderr_fd
 
 # Float constants with more elements than this are stripped before TensorFlow sees them.
@@ -79,6 +79,7 @@ _NOT_GROWING = frozenset(
     }
 )
 _SHAPE_OPS = frozenset({"Shape", "ShapeN", "Size", "Rank"})  # read shapes, not values
+_UNSIZED_DTYPES = frozenset(DT[n] for n in ("DT_STRING", "DT_VARIANT", "DT_RESOURCE"))
 _MAX_RANK = 254  # TensorFlow's: a Shape holds at most this many elements
 _CONSTANT_OPS = frozenset({"Const", "HostConst"})
 # Sources TensorFlow never evaluates: fed, or state. (It evaluates no source but a
@@ -165,11 +166,15 @@ def _add_barrier(out, graph: Graph, j: int, k: int, infos, library, taken) -> st
 
 
 def _elements(outputs: list[TensorInfo]) -> int | None:
-    """Elements of all of a node's outputs together; None if any is unknown."""
+    """Elements of all of a node's outputs together; None if any is unknown, or a string
+    (or variant): one element of those may hold any number of bytes (a StringJoin of
+    thousands of references to one large string), so they are never evaluated."""
     if not outputs:
         return None
     total = 0
     for info in outputs:
+        if base_dtype(info.dtype) in _UNSIZED_DTYPES:
+            return None
         if info.shape is None or any(d is None or d < 0 for d in info.shape):
             return None
         total += math.prod(info.shape)
