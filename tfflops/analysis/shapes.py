@@ -247,7 +247,7 @@ def _run_shape_fn(node, op, ins, result) -> list[TensorInfo]:
         # A malformed attribute or an inconsistent graph: that node stays unknown.
         result.unknown[node.name] = f"shape inference failed: {e}"
     else:
-        bad = next((o.shape for o in outs if o.shape and any(d < 0 for d in o.shape if d)), None)
+        bad = next((o.shape for o in outs if _negative(o.shape)), None)
         if bad is None:
             return outs
         result.unknown[node.name] = f"a negative dimension in the shape {shape_text(bad)}"
@@ -484,6 +484,15 @@ def _refine(inferred: Shape, declared: Shape) -> Shape:
     if declared is None or len(declared) != len(inferred):
         return inferred
     return tuple(d if d is not None else e for d, e in zip(inferred, declared))
+
+
+def _negative(shape: Shape) -> bool:
+    """Whether a dimension is negative (``min`` over a tuple of ints is the fast path)."""
+    if not shape:
+        return False
+    if None in shape:
+        return any(d is not None and d < 0 for d in shape)
+    return min(shape) < 0
 
 
 def declared_outputs(node) -> tuple[list[Shape], list[int]]:

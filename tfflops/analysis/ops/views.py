@@ -30,7 +30,7 @@ _FLOAT_VALUE_ELEMENTS = 8
 def const_shape(c: ShapeCtx) -> list[TensorInfo]:
     tensor = c.node.attr["value"].tensor
     shape = tensor_shape(tensor)
-    if any(d < 0 for d in shape):
+    if shape and min(shape) < 0:
         raise UnknownShape(f"a constant of shape {list(shape)}: a negative dimension")
     count = math.prod(shape)
     value = None
