@@ -17,6 +17,7 @@ from pathlib import Path
 from google.protobuf import message, text_format
 
 from tfflops.errors import TfflopsError
+from tfflops.files import check_regular
 from tfflops.graph import proto
 from tfflops.graph.wire import strip_large_tensors
 
@@ -75,7 +76,7 @@ def read_model(
     ``select_meta_graph``). Errors are TfflopsErrors naming the file."""
     path = model_file_path(path)
     try:
-        size = path.stat().st_size
+        size = check_regular(path, str(path)).st_size
         if size > PROTOBUF_LIMIT:
             raise TfflopsError(
                 f"{path}: {size} bytes is over protobuf's 2 GiB message limit "
@@ -125,6 +126,52 @@ def is_saved_model(model) -> bool:
         return model_file_path(model).name == "saved_model.pb"
     except TfflopsError:
         return False
+
+
+def model_files(model: str | os.PathLike) -> list[Path]:
+    """Every file opening ``model`` may read — what no output may overwrite.
+
+    A file is itself (a GraphDef, a Keras file). A SavedModel (its directory or its
+    ``saved_model.pb``) is its ``saved_model.pb`` and every file under ``variables/``; a
+    ``.meta`` is itself and the checkpoint beside it (``model.meta`` → ``model.index``,
+    ``model.data-*``). Files that do not exist are listed too: they are harmless.
+    """
+    path = Path(model)
+    if path.is_dir() or path.name == "saved_model.pb":
+        root = path if path.is_dir() else path.parent
+        return [root / "saved_model.pb", *_files_below(root / "variables")]
+    if path.suffix == ".meta":
+        return [path, *checkpoint_files(path.with_suffix(""))]
+    return [path]
+
+
+def _files_below(folder: Path) -> list[Path]:
+    """Every file below ``folder``, sorted; symlinked folders are not followed, and the
+    walk keeps a stack, not a recursion (a hostile tree may nest thousands deep)."""
+    found, stack = [], [folder]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:  # missing, not a folder, unreadable
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(Path(entry.path))
+            else:
+                found.append(Path(entry.path))
+    return sorted(found)
+
+
+def checkpoint_files(prefix: str | os.PathLike) -> list[Path]:
+    """The files of the checkpoint ``prefix``: ``.index``, every ``.data-*`` shard, the
+    ``.meta`` graph, and ``prefix`` itself (a TensorFlow 1 V1 checkpoint is one file)."""
+    prefix = Path(prefix)
+    folder = prefix.parent if str(prefix.parent) else Path(".")
+    try:
+        shards = sorted(p for p in folder.iterdir() if p.name.startswith(f"{prefix.name}.data-"))
+    except OSError:
+        shards = []
+    return [prefix, Path(f"{prefix}.index"), Path(f"{prefix}.meta"), *shards]
 
 
 def _what_dir_holds(path: Path) -> str:
@@ -302,10 +349,28 @@ def _parse_text(data: bytes, source: str) -> proto.GraphDef:
     graph_def = proto.GraphDef()
     try:
         text_format.Parse(data.decode("utf-8"), graph_def, allow_unknown_field=True)
+        # Binary readers (protobuf's, TensorFlow's) refuse a message nested deeper than
+        # 100 levels; the text parser only recurses in Python until it overflows. Hold a
+        # text graph to the binary rule, so that nothing downstream meets a deeper one.
+        proto.GraphDef.FromString(graph_def.SerializeToString())
     except (text_format.ParseError, UnicodeDecodeError) as e:
-        raise TfflopsError(f"{source}: not a valid text GraphDef: {e}") from None
+        reason = str(e)  # it may quote the whole line: a one-line file, all of it
+        if len(reason) > _MAX_REASON:
+            reason = reason[: _MAX_REASON // 2] + " … " + reason[-_MAX_REASON // 2 :]
+        raise TfflopsError(f"{source}: not a valid text GraphDef: {reason}") from None
+    except (RecursionError, message.DecodeError):
+        raise TfflopsError(
+            f"{source}: not a valid text GraphDef: nested deeper than protobuf allows "
+            f"({_MAX_NESTING} levels)"
+        ) from None
     _check_structure(graph_def, source)
     return graph_def
+
+
+# Protobuf's nesting limit for binary messages (upb's and TensorFlow's default).
+_MAX_NESTING = 100
+# The most of a parser's message an error line quotes.
+_MAX_REASON = 300
 
 
 def _check_structure(graph_def: proto.GraphDef, source: str) -> None:

@@ -273,7 +273,7 @@ def compare(
         shapes = {k: v for k, v in mapped.items() if k.split(":")[0] in graph}
         p = profile(
             graph.graph_def,
-            target.outputs,
+            target.output_tensors or target.outputs,
             shapes,
             convention,
             tfprof,

@@ -6,16 +6,21 @@ import os
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from google.protobuf import text_format
 
+from tfflops.analysis.shapes import infer_shapes
 from tfflops.errors import TfflopsError
 from tfflops.files import write_atomic
 from tfflops.freeze.plan import apply_freeze, plan_freeze
 from tfflops.graph import proto
 from tfflops.graph.library import calls_functions
-from tfflops.pipelines.open import guessed_outputs, open_target
+from tfflops.pipelines.open import (
+    check_output_indices,
+    guessed_outputs,
+    input_files,
+    open_target,
+)
 from tfflops.tf import to_tensorflow
 
 
@@ -87,6 +92,9 @@ def freeze_model(
             sinks = []
         hint = f"its sinks are {', '.join(sinks[:5])}" if sinks else "e.g. `outputs` logits"
         raise TfflopsError(f"`outputs`: name the output nodes to freeze {source} to ({hint})")
+    # The shape inference counts each node's outputs: an edge or an output past them is
+    # refused here, as TensorFlow would refuse the frozen graph.
+    check_output_indices(graph, infer_shapes(graph), target.output_tensors)
     plan = plan_freeze(graph, outputs)
     notes.extend(plan.notes)
     values, values_from = {}, None
@@ -163,7 +171,8 @@ def freeze(
     for note in frozen.notes:
         warnings.warn(note, FreezeWarning, stacklevel=2)
     if output_path is not None:
-        write_graph_def(output_path, frozen.graph_def, protect=inputs_of(model, checkpoint))
+        inputs = input_files(model, checkpoint=checkpoint)
+        write_graph_def(output_path, frozen.graph_def, protect=inputs)
     return to_tensorflow(frozen.graph_def)
 
 
@@ -174,13 +183,3 @@ def write_graph_def(path, graph_def: proto.GraphDef, protect: Iterable = ()) -> 
     else:
         data = graph_def.SerializeToString(deterministic=True)
     write_atomic(path, data, protect=list(protect))
-
-
-def inputs_of(model, checkpoint=None) -> list[str]:
-    """The files a freeze reads, which its output must never overwrite."""
-    inputs = []
-    if not proto.is_graph_def(model):
-        inputs = [str(model), str(Path(model) / "saved_model.pb")]
-    if checkpoint is not None:
-        inputs += [f"{checkpoint}.index", f"{checkpoint}.meta"]
-    return inputs

@@ -23,7 +23,7 @@ from tfflops.graph.index import Graph
 from tfflops.graph.model import select_signature
 from tfflops.graph.phases import default_outputs, phase_list
 from tfflops.graph.tensors import dtype_name, shape_from_proto
-from tfflops.pipelines.open import open_model
+from tfflops.pipelines.open import check_output_indices, open_model
 
 
 def inspect_model(
@@ -48,6 +48,8 @@ def inspect_model(
         outputs = [n for n in default_outputs(graph) if n not in model.not_outputs]
         outputs = outputs or default_outputs(graph)
     shapes = infer_shapes(graph, default_batch=None)
+    named = [t.name for t in model.signature.outputs] if model.signature else []
+    check_output_indices(graph, shapes, named, "signature")
     rows = count_graph(graph, shapes, phase_list(graph, outputs)).rows
 
     inputs = []

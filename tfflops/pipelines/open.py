@@ -14,13 +14,15 @@ Everything else is refused with a reason (``tfflops.graph.loader``).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from tfflops.analysis.shapes import ShapeResult
 from tfflops.errors import TfflopsError
 from tfflops.graph import proto
-from tfflops.graph.index import Graph
+from tfflops.graph.index import Graph, parse_tensor_name
+from tfflops.graph.loader import checkpoint_files, model_files
 from tfflops.graph.model import Model, keras_format, open_model_file
 from tfflops.graph.phases import default_outputs, resolve_outputs
 
@@ -65,17 +67,32 @@ def open_model(
     )
 
 
+def input_files(
+    *models: str | os.PathLike | proto.GraphDef, checkpoint: str | os.PathLike | None = None
+) -> list[Path]:
+    """Every file a command reads for ``models`` (and a ``checkpoint`` prefix): no output
+    may be one of them (``tfflops.files.check_writable`` tells them by identity)."""
+    files = [f for m in models if not proto.is_graph_def(m) for f in model_files(m)]
+    if checkpoint is not None:
+        files += checkpoint_files(checkpoint)
+    return files
+
+
 @dataclass
 class Target:
     """A model opened for counting or freezing: its graph, the outputs chosen, its input
     shapes (a signature's input keys become placeholder names), notes on how it was read,
-    and what its format says (``model``; None for a GraphDef given as an object)."""
+    and what its format says (``model``; None for a GraphDef given as an object).
+
+    ``output_tensors`` are the outputs as named (``logits:1``, a signature's tensors),
+    for ``check_output_indices``."""
 
     graph: Graph
     outputs: list[str]
     input_shapes: dict[str, Sequence[int | None]] | None
     notes: list[str]
     model: Model | None = None
+    output_tensors: list[str] = field(default_factory=list)
 
 
 def open_target(
@@ -127,10 +144,44 @@ def open_target(
         notes.append(f"outputs not given; chose the graph's sinks: {', '.join(output_names)}")
     else:
         output_names = []
-    return Target(graph, output_names, input_shapes, notes, opened)
+    tensors = list(outputs or [])
+    if not outputs and opened is not None and opened.signature is not None:
+        tensors = [t.name for t in opened.signature.outputs]
+    return Target(graph, output_names, input_shapes, notes, opened, tensors)
 
 
 def guessed_outputs(graph: Graph, opened: Model | None = None) -> list[str]:
     """The graph's sinks that do not initialize, train or save, nor belong to its saver."""
     not_outputs = opened.not_outputs if opened is not None else frozenset()
     return [n for n in default_outputs(graph) if n not in not_outputs] or default_outputs(graph)
+
+
+def check_output_indices(
+    graph: Graph, shapes: ShapeResult, tensors: Iterable[str] = (), argument: str = "outputs"
+) -> None:
+    """Every edge of ``graph``, and every tensor of ``tensors`` (``logits:1``), reads an
+    output its node has; else a TfflopsError naming the node.
+
+    A node's outputs are counted where the shape inference analysed its op (a shape
+    function, a placeholder, a function call's declared outputs); where it did not (an
+    op it does not know), any index passes.
+    """
+    names, ops, by_id, unknown = graph.names, graph.op_list, shapes.by_id, shapes.unknown
+
+    def past_the_end(j: int, k: int) -> bool:
+        return k >= len(by_id[j]) and names[j] not in unknown
+
+    def outputs_of(j: int) -> str:
+        return f"{names[j]} ({ops[j]}) has {len(by_id[j])} output(s)"
+
+    for i, data in enumerate(graph.data_in):
+        for j, k in data:
+            if past_the_end(j, k):
+                raise TfflopsError(
+                    f"{graph.source}: node {names[i]!r} reads {names[j]}:{k}, but {outputs_of(j)}"
+                )
+    for tensor in tensors:
+        ref = parse_tensor_name(tensor.strip().lstrip("^"))
+        j = graph.index.get(ref.node)
+        if j is not None and past_the_end(j, ref.index):
+            raise TfflopsError(f"`{argument}` {tensor.strip()}: {outputs_of(j)} in {graph.source}")

@@ -19,7 +19,7 @@ from tfflops.errors import TfflopsError
 from tfflops.graph import proto
 from tfflops.graph.library import calls_functions
 from tfflops.graph.phases import INFERENCE, phase_list
-from tfflops.pipelines.open import Target, open_target
+from tfflops.pipelines.open import Target, check_output_indices, open_target
 
 
 def profile(
@@ -96,6 +96,7 @@ def _profile(
     source, input_shapes = graph.source, target.input_shapes
     phases = phase_list(graph, output_names)
     shapes = infer_shapes(graph, input_shapes)
+    check_output_indices(graph, shapes, target.output_tensors)
     for name in shapes.defaulted_batch:
         if phases[graph.index[name]] != INFERENCE:
             continue  # an input the outputs do not read (another signature's)
