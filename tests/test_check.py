@@ -6,6 +6,7 @@ import random
 import shutil
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -104,6 +105,12 @@ def test_parse_number(text, expected):
         ("inf", ["finite"]),
         ("1.5", ["whole number"]),
         ("1.2345K", ["whole number"]),  # 1234.5
+        # Decimal would overflow on the first, the second makes an int too long to print,
+        # the third would round to 0
+        ("1e999999999999", ["over the largest count, 9,223,372,036,854,775,807"]),
+        ("1e5000", ["over the largest count"]),
+        ("9223372036854775808", ["over the largest count"]),  # 2^63
+        ("1e-999999999999", ["whole number"]),
     ],
 )
 def test_parse_number_rejects(text, words):
@@ -597,17 +604,22 @@ def test_expand_models_keeps_each_model_once(tmp_path):
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_an_unreadable_model_stops_the_run(capsys, tmp_path, jobs):
+def test_an_unreadable_model_is_its_own_error_and_the_others_are_reported(capsys, tmp_path, jobs):
     _ten_models(tmp_path)
     bad = tmp_path / "model_05.pb"
     bad.write_bytes(random.Random(5).randbytes(2048))
     code, out, err = check(capsys, tmp_path, "--no-tfprof", "--jobs", jobs, "--max-flops", "1G")
-    # The five models before it were printed as they were done; then one error line.
+    assert code == 2
+    # Every model printed as it was done, the unreadable one an ERROR among them.
     verdicts = [line.split()[:3] for line in out.splitlines() if not line.startswith(" ")]
-    assert [(v[0], v[1], v[2][-11:]) for v in verdicts] == [
-        ("PASS", f"[{k}/10]", f"model_0{k - 1}.pb") for k in range(1, 6)
+    assert [(v[0], v[1], v[2][-11:]) for v in verdicts[:-1]] == [
+        ("ERROR" if k == 6 else "PASS", f"[{k}/10]", f"model_0{k - 1}.pb") for k in range(1, 11)
     ]
-    assert_one_line_error(code, "", err, str(bad))
+    assert out.splitlines()[-1] == "1 of 10 models could not be checked"
+    assert err == (
+        f"tfflops: error: {bad}: not a GraphDef: the protobuf is truncated or corrupt, "
+        "or the file is in another format\n"
+    )
 
 
 def test_a_directory_without_models(capsys, tmp_path):
@@ -643,20 +655,27 @@ def test_a_glob_matching_nothing(capsys, tmp_path):
 
 
 def test_each_model_is_printed_as_it_is_done(monkeypatch, tmp_path):
-    """A CI log shows each model's line as soon as it is checked, before the next starts."""
+    """A CI log shows each model's line as soon as it is checked, before the run ends: the
+    last model's worker waits until the second model's line is out (were the lines held
+    to the end, it would wait past its --timeout and be an ERROR)."""
     import tfflops.pipelines.check as pipeline
 
     paths = _ten_models(tmp_path)[:3]
-    events = []
+    printed = tmp_path / "printed"
     measure = pipeline.measure
 
-    def measure_logged(model, **options):
-        events.append(("measure", Path(model).name))
+    def measure_after_the_second_line(model, **options):  # runs in the worker
+        while Path(model).name == "model_02.pb" and not printed.exists():
+            time.sleep(0.01)
         return measure(model, **options)
+
+    events = []
 
     class Log:  # stdout, as a CI runner's pipe: no terminal
         def write(self, text):
             events.append(("print", text.split()[1] if text.startswith(("PASS", "FAIL")) else text))
+            if "[2/3]" in text:
+                printed.touch()
 
         def flush(self):
             events.append(("flush", ""))
@@ -664,20 +683,19 @@ def test_each_model_is_printed_as_it_is_done(monkeypatch, tmp_path):
         def isatty(self):
             return False
 
-    monkeypatch.setattr(pipeline, "measure", measure_logged)
+    monkeypatch.setattr(pipeline, "measure", measure_after_the_second_line)
     monkeypatch.setattr(sys, "stdout", Log())
-    assert main(["check", *map(str, paths), "--no-tfprof", "--max-params", "500"]) == 1
+    argv = ["check", *map(str, paths), "--no-tfprof", "--max-params", "500", "--timeout", "60"]
+    assert main(argv) == 1
     assert [e for e in events if e[0] != "flush"] == [
-        ("measure", "model_00.pb"),
         ("print", "[1/3]"),
-        ("measure", "model_01.pb"),
         ("print", "[2/3]"),
-        ("measure", "model_02.pb"),
         ("print", "[3/3]"),
         ("print", "1 of 3 models failed\n"),  # seed_frozen: 25*16 + 16*9 = 544 params > 500
     ]
     # flushed after every model: a pipe would otherwise hold the lines until the end
-    assert [e[0] for e in events].count("flush") == 3
+    lines = [k for k, e in enumerate(events) if e[0] == "print" and e[1].startswith("[")]
+    assert [events[k + 1][0] for k in lines] == ["flush"] * 3
 
 
 def test_check_without_tf_profiler_never_imports_tensorflow(tmp_path):

@@ -41,6 +41,7 @@ FLAGS = {
     "tolerance": "--tolerance",
     "fail_on": "--fail-on",
     "jobs": "--jobs",
+    "timeout": "--timeout",
     "summary": "--summary",
     "junit": "--junit",
     "training": "--training",

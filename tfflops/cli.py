@@ -12,6 +12,7 @@ import argparse
 import os
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from tfflops.analysis.conventions import CONVENTIONS
@@ -32,7 +33,7 @@ from tfflops.arguments import (
 )
 from tfflops.errors import TfflopsError
 from tfflops.files import check_writable, write_atomic
-from tfflops.pipelines.check import FIGURES, FINDINGS
+from tfflops.pipelines.check import DEFAULT_TIMEOUT, FIGURES, FINDINGS
 
 # ---------------------------------------------------------------- the parser
 
@@ -266,6 +267,13 @@ def _add_check_parser(sub, parents) -> None:
         help=f"fail on cross-check findings, comma-separated: {', '.join(FINDINGS)}",
     )
     c.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (default 1)")
+    c.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help=f"time limit per model (default {DEFAULT_TIMEOUT:g}); over it, the model is an "
+        "error (exit 2)",
+    )
     c.add_argument("--summary", metavar="FILE", help="write a Markdown summary here")
     c.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
     c.set_defaults(run=_check)
@@ -435,7 +443,7 @@ def _profile(args) -> int:
                     f"{option}: --format {fmt} always has every node (use table, csv or markdown)"
                 )
     if args.output is not None:
-        check_writable(args.output, [args.model])
+        check_writable(args.output, _inputs(args.model))
     if args.compare_freeze:
         return _compare(args)
     result = profile(
@@ -452,11 +460,18 @@ def _profile(args) -> int:
         depth=args.depth,
         loop_iterations=loop_iterations,
     )
-    _write(args, lambda screen: render(result, fmt, args.by, args.top, screen), [args.model])
+    _write(args, lambda screen: render(result, fmt, args.by, args.top, screen), _inputs(args.model))
     return 0
 
 
-def _write(args, render, protect: list[str]) -> None:
+def _inputs(*models: str, checkpoint: str | None = None) -> list:
+    """Every file the command reads for ``models`` (``-``, stdin, is none of them)."""
+    from tfflops.pipelines.open import input_files
+
+    return input_files(*(m for m in models if m != "-"), checkpoint=checkpoint)
+
+
+def _write(args, render, protect: list) -> None:
     """``render(screen)``'s text to ``-o`` (laid out for no terminal), else to stdout."""
     if args.output is not None:
         from tfflops.reports.layout import PLAIN
@@ -506,18 +521,26 @@ def _check(args) -> int:
     models = expand_models(args.models)
     files = [("baseline", args.baseline), ("summary", args.summary), ("junit", args.junit)]
     files = [(argument, path) for argument, path in files if path]
-    for argument, path in files:
-        if argument != "baseline":  # read first; --update-baseline checks it when writing
-            check_writable(path, models, argument)
     for k, (argument, path) in enumerate(files):  # no two of them one file
         for other, other_path in files[k + 1 :]:
             if Path(path).resolve() == Path(other_path).resolve():
                 raise TfflopsError(f"{FLAGS[argument]} and {FLAGS[other]}: both name {other_path}")
-    protect = [*models, *([args.baseline] if args.baseline else [])]
+    inputs = _inputs(*models)
+    protect = [*inputs, *([args.baseline] if args.baseline else [])]
+    for argument, path in files:
+        if argument != "baseline":
+            check_writable(path, protect, argument)
+        elif args.update_baseline:
+            check_writable(path, inputs, argument)
     screen = screen_for(sys.stdout, args.color)
 
+    def spelled(result):  # a model's error names the library's arguments: here, the flags
+        if result.error is None:
+            return result
+        return replace(result, error=TfflopsError(result.error).spelled(FLAGS))
+
     def print_result(result, k: int, total: int) -> None:  # as each model is done
-        sys.stdout.write(render_result(result, k, total, args.convention, screen))
+        sys.stdout.write(render_result(spelled(result), k, total, args.convention, screen))
         sys.stdout.flush()
 
     run = run_checks(
@@ -529,6 +552,7 @@ def _check(args) -> int:
         update_baseline=args.update_baseline,
         jobs=args.jobs,
         on_result=print_result,
+        timeout=args.timeout,
         outputs=args.outputs,
         input_shapes=parse_shapes(args.input_shape),
         convention=args.convention,
@@ -538,20 +562,27 @@ def _check(args) -> int:
         formulas=args.formulas,
         device=args.device,
     )
+    run = replace(run, results=tuple(spelled(r) for r in run.results))
     if args.summary:
         write_atomic(args.summary, render_markdown(run), protect=protect, argument="summary")
     if args.junit:
         write_atomic(args.junit, render_junit(run), protect=protect, argument="junit")
     sys.stdout.write(render_verdict(run, screen))
     if args.update_baseline:
-        print(f"wrote {args.baseline}: {len(models)} model(s) updated")
+        updated = len(models) - len(run.errors)
+        print(f"wrote {args.baseline}: {updated} model(s) updated")
+    for r in run.errors:
+        print(f"tfflops: error: {r.error}", file=sys.stderr)
+    if run.errors:
+        return 2
     return 0 if run.passed else 1
 
 
 def _freeze(args) -> int:
-    from tfflops.pipelines.freeze import freeze_model, inputs_of, write_graph_def
+    from tfflops.pipelines.freeze import freeze_model, write_graph_def
 
-    check_writable(args.output, inputs_of(args.model, args.checkpoint))
+    inputs = _inputs(args.model, checkpoint=args.checkpoint)
+    check_writable(args.output, inputs)
     frozen = freeze_model(
         _model(args.model),
         args.outputs,
@@ -563,7 +594,7 @@ def _freeze(args) -> int:
         input_shapes=parse_shapes(args.input_shape),
         name=_STDIN,
     )
-    write_graph_def(args.output, frozen.graph_def, protect=inputs_of(args.model, args.checkpoint))
+    write_graph_def(args.output, frozen.graph_def, protect=inputs)
     for note in frozen.notes:
         _note(args, note)
     variables = len(frozen.variables)
@@ -596,20 +627,20 @@ def _compare(args) -> int:
         "training": args.training,
         "device": args.device,
     }
-    if args.command == "compare" and args.output is not None:
-        check_writable(args.output, [args.before, args.after])
+    models = [args.model] if args.command == "profile" else [args.before, args.after]
+    protect = _inputs(*models)
+    if args.output is not None:
+        check_writable(args.output, protect)
     if args.command == "profile":
         if args.model == "-":
             raise TfflopsError("--compare-freeze: give the model's file, not stdin")
         result = compare_freeze(args.model, **options)
-        protect = [args.model]
     else:
         if args.before == args.after == "-":
             raise TfflopsError("compare: stdin holds one model; give the other as a file")
         labels = tuple(_STDIN if m == "-" else m for m in (args.before, args.after))
         before, after = _model(args.before), _model(args.after)
         result = compare(before, after, **options, labels=labels)
-        protect = [args.before, args.after]
     _write(args, lambda screen: render_comparison(result, fmt, args.top, screen), protect)
     return 0
 

@@ -20,18 +20,27 @@ import math
 import os
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from tfflops.analysis.conventions import check_convention, unit
 from tfflops.errors import TfflopsError
-from tfflops.files import write_atomic
+from tfflops.files import check_regular, exclusive_lock, write_atomic
 from tfflops.graph.phases import INFERENCE
 from tfflops.numbers import exact_number
+from tfflops.pipelines.open import input_files
+from tfflops.pipelines.workers import Failure, run_isolated
+from tfflops.tf import require_tensorflow
+from tfflops.tf.tfprof import PURPOSE as TFPROF_PURPOSE
 
 FIGURES = ("flops", "macs", "params", "bytes")
 FINDINGS = ("mismatch", "unsupported", "unknown-shape")
 MODEL_SUFFIXES = (".pb", ".pbtxt", ".meta", ".keras")
 BASELINE_FORMAT = 1
+# Seconds one model may take (`timeout`): 100 times the slowest real model measured
+# (VGG16 with tf.profiler, 3 s), short enough that a hostile model holds CI for minutes,
+# not hours.
+DEFAULT_TIMEOUT = 300.0
 
 _NODES_NAMED = 3  # nodes a finding names before "… N more" (profile's JSON has them all)
 _FINDING_WORDS = {
@@ -219,43 +228,19 @@ def measure(
 def measure_models(
     models: Sequence[str],
     jobs: int = 1,
-    progress: Callable[[int, int, Measurement], None] | None = None,
+    progress: Callable[[int, int, Measurement | Failure], None] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
     **options,
-) -> list[Measurement]:
-    """``measure`` every model, in ``jobs`` worker processes; results in input order.
+) -> list[Measurement | Failure]:
+    """``measure`` every model in worker processes, ``jobs`` at a time; results in input
+    order.
 
-    ``progress(done, total, measurement)`` is called as each result arrives, in input
-    order. The first model that fails (in input order) raises its error.
+    A model that cannot be measured — unreadable, its worker killed or out of memory, or
+    still running after ``timeout`` seconds — gets a Failure saying why, and every other
+    model is still measured (``tfflops.pipelines.workers``). ``progress(done, total,
+    result)`` is called as each result arrives, in input order.
     """
-    total = len(models)
-    if jobs <= 1 or total <= 1:
-        results = []
-        for i, model in enumerate(models):
-            results.append(measure(model, **options))
-            if progress:
-                progress(i + 1, total, results[-1])
-        return results
-
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    # spawn: a worker never inherits a parent's half-initialized TensorFlow runtime.
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=min(jobs, total), mp_context=context)
-    results = []
-    try:
-        futures = [pool.submit(measure, model, **options) for model in models]
-        for i, (model, future) in enumerate(zip(models, futures)):
-            try:
-                results.append(future.result())
-            except BrokenProcessPool:
-                raise TfflopsError(f"{model}: a worker process died profiling it") from None
-            if progress:
-                progress(i + 1, total, results[-1])
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    return results
+    return run_isolated(partial(measure, **options), models, jobs, timeout, progress)
 
 
 # ---------------------------------------------------------------- baselines
@@ -283,6 +268,7 @@ def read_baseline(path: str | os.PathLike) -> Baseline:
     """Parse and validate a baseline file; every problem is a TfflopsError naming it."""
     where = f"`baseline` {path}"
     try:
+        check_regular(path, where)
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise TfflopsError(f"{where}: no such file (write one with `update_baseline`)") from None
@@ -294,6 +280,8 @@ def read_baseline(path: str | os.PathLike) -> Baseline:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
         raise TfflopsError(f"{where}: not JSON ({e})") from None
+    except RecursionError:  # the parser recurses once per [ or {
+        raise TfflopsError(f"{where}: not a tfflops baseline (JSON nested too deeply)") from None
     if not isinstance(doc, dict) or doc.get("tfflops_baseline") != BASELINE_FORMAT:
         raise TfflopsError(f"{where}: not a tfflops baseline (format {BASELINE_FORMAT})")
     models = doc.get("models")
@@ -334,12 +322,20 @@ def write_baseline(
     measurements: Sequence[Measurement],
     keys: Sequence[str],
     convention: str,
-    protect: Collection[str] = (),
+    protect: Collection[str | os.PathLike] = (),
 ) -> None:
     """Write (atomically) the baseline of ``measurements``, keeping other models' entries.
 
-    An existing file must be a valid baseline under the same convention.
+    An existing file must be a valid baseline under the same convention. The file is
+    read, merged and written under an exclusive lock: two runs updating one baseline at
+    once (CI jobs of one pipeline) each keep the other's entries.
     """
+    with exclusive_lock(path, "baseline"):
+        text = _merged_baseline(path, measurements, keys, convention)
+        write_atomic(path, text, protect=protect, argument="baseline")
+
+
+def _merged_baseline(path, measurements, keys, convention) -> str:
     from tfflops.version import __version__
 
     models: dict[str, Mapping] = {}
@@ -363,8 +359,7 @@ def write_baseline(
         "convention": convention,
         "models": dict(sorted(models.items())),
     }
-    text = json.dumps(doc, indent=1, sort_keys=True) + "\n"
-    write_atomic(path, text, protect=protect, argument="baseline")
+    return json.dumps(doc, indent=1, sort_keys=True) + "\n"
 
 
 # ---------------------------------------------------------------- checking
@@ -393,16 +388,18 @@ class Check:
 
 @dataclass(frozen=True)
 class ModelResult:
-    """Every check of one model."""
+    """Every check of one model, or the ``error`` that kept it from being measured (then
+    ``measurement`` is None and there are no checks)."""
 
     model: str
     key: str
-    measurement: Measurement
+    measurement: Measurement | None
     checks: tuple[Check, ...]
+    error: str | None = None
 
     @property
     def passed(self) -> bool:
-        return all(c.passed for c in self.checks)
+        return self.error is None and all(c.passed for c in self.checks)
 
     @property
     def failures(self) -> list[str]:
@@ -433,7 +430,13 @@ class CheckRun:
 
     @property
     def failed(self) -> list[ModelResult]:
-        return [r for r in self.results if not r.passed]
+        """The models measured that failed a check."""
+        return [r for r in self.results if r.error is None and not r.passed]
+
+    @property
+    def errors(self) -> list[ModelResult]:
+        """The models that could not be measured."""
+        return [r for r in self.results if r.error is not None]
 
 
 def evaluate(
@@ -543,6 +546,7 @@ def run_checks(
     update_baseline: bool = False,
     jobs: int = 1,
     on_result: Callable[[ModelResult, int, int], None] | None = None,
+    timeout: float | None = None,
     outputs: Sequence[str] | str | None = None,
     input_shapes: Mapping[str, Sequence[int | None]] | None = None,
     convention: str = "tfprof",
@@ -553,7 +557,10 @@ def run_checks(
     device=None,
 ) -> CheckRun:
     """Measure ``models`` and check them; with ``update_baseline``, (re)write the baseline
-    instead of comparing with it. Usage errors raise TfflopsError before anything runs.
+    instead of comparing with it. Usage errors raise TfflopsError before anything runs; a
+    model that cannot be measured is a result with an ``error`` (see ``measure_models``;
+    ``timeout`` None is ``DEFAULT_TIMEOUT``), and its baseline entry, if any, stays as it
+    was.
 
     ``on_result(result, k, total)`` gets each model's result as soon as it is checked
     (in input order), so that a CI log shows progress. ``device`` (a Device or a built-in
@@ -572,8 +579,12 @@ def run_checks(
         raise TfflopsError("`fail_on` mismatch needs tf.profiler: drop `tfprof=False`")
     if jobs < 1:
         raise TfflopsError(f"`jobs` {jobs}: must be at least 1")
+    if timeout is not None and (not timeout > 0 or not math.isfinite(timeout)):
+        raise TfflopsError(f"`timeout` {timeout:g}: must be a positive number of seconds")
     if not budgets and baseline is None and not fail_on:
         raise TfflopsError("nothing to check: give `budgets`, a `baseline` or `fail_on`")
+    if tfprof:  # told once, not by every model's worker
+        require_tensorflow(TFPROF_PURPOSE)
     if not models:
         raise TfflopsError("no models given")
     old = None
@@ -592,9 +603,12 @@ def run_checks(
     keys = model_keys(models)
     results: list[ModelResult] = []
 
-    def check_one(done: int, total: int, m: Measurement) -> None:
-        key = keys[done - 1]
-        results.append(evaluate(m, key, budgets, old, tolerance, fail_on, str(baseline)))
+    def check_one(done: int, total: int, m: Measurement | Failure) -> None:
+        model, key = models[done - 1], keys[done - 1]
+        if isinstance(m, Failure):
+            results.append(ModelResult(model, key, None, (), error=m.message))
+        else:
+            results.append(evaluate(m, key, budgets, old, tolerance, fail_on, str(baseline)))
         if on_result:
             on_result(results[-1], done, total)
 
@@ -602,6 +616,7 @@ def run_checks(
         models,
         jobs,
         check_one,
+        DEFAULT_TIMEOUT if timeout is None else timeout,
         outputs=outputs,
         input_shapes=input_shapes,
         convention=convention,
@@ -611,8 +626,15 @@ def run_checks(
         formulas=tuple(formulas),
         device=device,
     )
-    if update_baseline:
-        write_baseline(baseline, measurements, keys, convention, protect=models)
+    measured = [i for i, m in enumerate(measurements) if not isinstance(m, Failure)]
+    if update_baseline and measured:
+        write_baseline(
+            baseline,
+            [measurements[i] for i in measured],
+            [keys[i] for i in measured],
+            convention,
+            protect=input_files(*models),
+        )
     compared_with = None if baseline is None or update_baseline else str(baseline)
     unmatched = ()
     if old is not None:

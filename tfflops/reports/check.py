@@ -14,27 +14,30 @@ def render_result(
     r: ModelResult, k: int, total: int, convention: str, screen: Screen = PLAIN
 ) -> str:
     """One model's lines, ``[k/total]`` in its first: the verdict, its figures, its
-    failures (✗) and remarks (·) — printed as the model is done, for a CI log."""
+    failures (✗) and remarks (·) — printed as the model is done, for a CI log. A model
+    that could not be checked: ERROR and why."""
     figures = [
         f"{humanize(c.value)} {figure_label(c.name, convention)}"
         for c in r.checks
         if c.name in FIGURES
     ]
-    verdict = "PASS" if r.passed else "FAIL"
+    verdict = "ERROR" if r.error is not None else "PASS" if r.passed else "FAIL"
     counter = f" [{k}/{total}] "
     model = shorten_middle(r.model, screen.width - len(verdict) - len(counter))
     line = f"{verdict}{counter}{model}"
-    painted = screen.paint(verdict, verdict.lower()) + line[len(verdict) :]
+    painted = screen.paint(verdict, "pass" if r.passed else "fail") + line[len(verdict) :]
     inline = " · ".join(figures)
-    if len(line) + 2 + len(inline) <= screen.width:
+    if not figures:
+        out = [painted]
+    elif len(line) + 2 + len(inline) <= screen.width:
         out = [f"{painted}  {inline}"]
     else:
         out = [painted, *wrap_items(figures, screen.width, "      ", sep=" · ")]
     m = r.measurement
-    if m.est_seconds is not None:
+    if m is not None and m.est_seconds is not None:
         estimate = f"est. {seconds_text(m.est_seconds)} on {m.device} (roofline)"
         out += wrap(estimate, screen.width, "      ")
-    for failure in r.failures:
+    for failure in [r.error] if r.error is not None else r.failures:
         out += [screen.paint(text, "fail") for text in wrap(failure, screen.width, "      ✗ ")]
     for remark in r.remarks:
         out += wrap(remark, screen.width, "      · ")
@@ -42,23 +45,29 @@ def render_result(
 
 
 def render_verdict(run: CheckRun, screen: Screen = PLAIN) -> str:
-    """The last lines: baseline entries no model matched, then how many models failed, or
-    that all passed."""
+    """The last lines: baseline entries no model matched, then how many models could not
+    be checked and how many failed, or that all passed."""
     out = wrap(unmatched_remark(run), screen.width, "· ") if run.unmatched else []
-    failed, total = len(run.failed), len(run.results)
-    noun = "model" if total == 1 else "models"
-    if failed:
-        out.append(screen.paint(f"{failed} of {total} {noun} failed", "fail"))
-    else:
-        out.append(screen.paint(f"{total} {noun} passed", "pass"))
+    verdict = _verdict(run)
+    out.append(screen.paint(verdict, "pass" if run.passed else "fail"))
     return "\n".join(out) + "\n"
+
+
+def _verdict(run: CheckRun) -> str:
+    """'2 models passed', '1 of 2 models failed', '1 of 3 models could not be checked; ...'."""
+    total = len(run.results)
+    noun = "model" if total == 1 else "models"
+    parts = []
+    if run.errors:
+        parts.append(f"{len(run.errors)} of {total} {noun} could not be checked")
+    if run.failed:
+        parts.append(f"{len(run.failed)} of {total} {noun} failed")
+    return "; ".join(parts) or f"{total} {noun} passed"
 
 
 def render_markdown(run: CheckRun) -> str:
     """A summary fit for a pull-request comment or ``$GITHUB_STEP_SUMMARY``."""
-    failed, total = len(run.failed), len(run.results)
-    noun = "model" if total == 1 else "models"
-    verdict = f"❌ {failed} of {total} {noun} failed" if failed else f"✅ {total} {noun} passed"
+    verdict = f"{'✅' if run.passed else '❌'} {_verdict(run)}"
     against = [f"convention `{run.convention}`"]
     if run.budgets:
         budgets = ", ".join(
@@ -79,6 +88,9 @@ def render_markdown(run: CheckRun) -> str:
         "|---|---|" + "---:|" * len(FIGURES),
     ]
     for r in run.results:
+        if r.error is not None:
+            out.append(f"| ⚠️ | `{_md(r.key)}` | " + " | ".join("—" for _ in FIGURES) + " |")
+            continue
         cells = []
         for figure in FIGURES:
             c = r.check(figure)
@@ -88,6 +100,9 @@ def render_markdown(run: CheckRun) -> str:
             cells.append(f"**{cell}**" if c.failures else cell)
         mark = "✅" if r.passed else "❌"
         out.append(f"| {mark} | `{_md(r.key)}` | " + " | ".join(cells) + " |")
+    if run.errors:
+        out += ["", "#### Not checked", ""]
+        out += [f"- `{_md(r.key)}`: {_md(r.error)}" for r in run.errors]
     if run.failed:
         out += ["", "#### Failures", ""]
         out += [f"- `{_md(r.key)}`: {_md(f)}" for r in run.failed for f in r.failures]
@@ -118,10 +133,14 @@ def render_junit(run: CheckRun) -> str:
     root = ET.Element(
         "testsuites",
         name="tfflops check",
-        tests=str(sum(len(r.checks) for r in run.results)),
+        tests=str(sum(len(r.checks) for r in run.results) + len(run.errors)),
         failures=str(sum(not c.passed for r in run.results for c in r.checks)),
+        errors=str(len(run.errors)),
     )
     for r in run.results:
+        if r.error is not None:
+            _junit_error(root, r)
+            continue
         suite = ET.SubElement(
             root,
             "testsuite",
@@ -148,3 +167,12 @@ def render_junit(run: CheckRun) -> str:
             ET.SubElement(case, "system-out").text = "\n".join(details)
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, "unicode") + "\n"
+
+
+def _junit_error(root: ET.Element, r: ModelResult) -> None:
+    """A model that could not be measured: one test case, ``measure``, in error."""
+    suite = ET.SubElement(
+        root, "testsuite", name=r.model, tests="1", failures="0", errors="1", skipped="0"
+    )
+    case = ET.SubElement(suite, "testcase", classname=r.key, name="measure")
+    ET.SubElement(case, "error", message=r.error, type="error").text = r.error

@@ -43,9 +43,7 @@ def import_tensorflow(purpose: str = "this"):
             import tensorflow as tf
         except ImportError as e:
             if e.name == "tensorflow":  # not installed, or blocked
-                raise TfflopsError(
-                    f"{purpose} needs TensorFlow, which is not installed: {INSTALL}"
-                ) from None
+                raise _not_installed(purpose) from None
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise TfflopsError(
                 f"{purpose} needs TensorFlow, which fails to import: {first}"
@@ -53,6 +51,17 @@ def import_tensorflow(purpose: str = "this"):
 
         tf.get_logger().setLevel("ERROR")  # deprecation notices of the tf.compat.v1 API
     return tf
+
+
+def require_tensorflow(purpose: str) -> None:
+    """The TfflopsError of ``import_tensorflow`` when TensorFlow is not installed, told
+    without importing it (before work that would need it in a worker process)."""
+    if importlib.util.find_spec("tensorflow") is None:
+        raise _not_installed(purpose)
+
+
+def _not_installed(purpose: str) -> TfflopsError:
+    return TfflopsError(f"{purpose} needs TensorFlow, which is not installed: {INSTALL}")
 
 
 def to_tensorflow(graph_def):

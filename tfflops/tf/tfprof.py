@@ -85,6 +85,8 @@ _CONSTANT_OPS = frozenset({"Const", "HostConst"})
 # Sources TensorFlow never evaluates: fed, or state. (It evaluates no source but a
 # constant: not even an ImmutableConst, which maps a file.)
 _NEVER_EVALUATED = (PLACEHOLDER_OPS - {"PlaceholderWithDefault"}) | VARIABLE_OPS
+# What needs TensorFlow here, as an error says it.
+PURPOSE = "the cross-check with tf.profiler (`tfprof=False` skips it)"
 
 
 class TfprofUnavailable(TfflopsError):
@@ -270,7 +272,7 @@ def _declared_dtypes(node: proto.NodeDef, library: dict) -> list[int] | None:
 
 def run_tfprof(graph: Graph, shapes: ShapeResult) -> TfprofResult:
     """Import the profiled copy into TensorFlow and run float_operation on it."""
-    tf = import_tensorflow("the cross-check with tf.profiler (`tfprof=False` skips it)")
+    tf = import_tensorflow(PURPOSE)
 
     graph_def = profiled_graph_def(graph, shapes)
     tf_graph_def = tf.compat.v1.GraphDef.FromString(graph_def.SerializeToString())
