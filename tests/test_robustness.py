@@ -4,7 +4,7 @@ import os
 import stat
 
 import pytest
-from builders import placeholder
+from builders import ints, placeholder
 from conftest import SAMPLES
 
 import tfflops
@@ -108,3 +108,234 @@ def test_custom_op_graph_is_counted_when_tensorflow_cannot_import_it():
     assert any("tf.profiler could not run" in n and "MyCustomOp" in n for n in p.notes)
     z = next(r for r in p.node_records() if r["name"] == "z")
     assert z["status"] == "explained" and "tf.profiler could not run" in z["note"]
+
+
+# ---------------------------------------------------------------- hostile inputs: one line
+
+
+def _one_line_error(capsys, argv) -> str:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    assert code == 2, out + err
+    assert out == ""
+    assert len(err.splitlines()) == 1 and err.startswith("tfflops: error: "), err
+    return err.rstrip("\n")
+
+
+def _nested_pbtxt(depth: int) -> str:
+    """A Placeholder whose attr nests a function reference ``depth`` NameAttrLists deep."""
+    level = 'attr { key: "a" value { func { name: "g" '
+    return (
+        'node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } } '
+        + 'attr { key: "f" value { func { name: "g" '
+        + level * depth
+        + "} } }" * depth
+        + " } } } }\n"
+    )
+
+
+@pytest.mark.parametrize("depth", [40, 400])  # parsed but over the binary limit; recursion
+@pytest.mark.parametrize("command", ["profile", "inspect"])
+def test_a_text_graph_nested_too_deep_is_one_line(capsys, tmp_path, depth, command):
+    model = tmp_path / "deep.pbtxt"
+    model.write_text(_nested_pbtxt(depth))
+    err = _one_line_error(capsys, [command, model])
+    assert err == (
+        f"tfflops: error: {model}: not a valid text GraphDef: nested deeper than protobuf "
+        "allows (100 levels)"
+    )
+
+
+def test_a_text_graph_nested_within_the_limit_is_read(tmp_path):
+    model = tmp_path / "deep.pbtxt"
+    model.write_text(_nested_pbtxt(5))  # 3 messages per level: 5·3 + 6 = 21 levels
+    p = tfflops.profile(str(model), tfprof=False)
+    assert p.outputs == ["x"]
+
+
+def test_a_parse_error_quotes_a_long_line_in_part(capsys, tmp_path):
+    model = tmp_path / "long.pbtxt"
+    model.write_text('node { name: "x" op: "Placeholder" ' + "attr { key: " * 2000)
+    err = _one_line_error(capsys, ["profile", model, "--no-tfprof"])
+    assert " … " in err and len(err) < 500
+
+
+@pytest.mark.parametrize("update", [[], ["--update-baseline"]])
+def test_a_baseline_nested_too_deep_is_one_line(capsys, tmp_path, update):
+    baseline = tmp_path / "b.json"
+    baseline.write_text("[" * 100_000 + "]" * 100_000)
+    err = _one_line_error(
+        capsys,
+        ["check", SAMPLES / "conv_bias.pb", "--no-tfprof", "--baseline", baseline, *update],
+    )
+    assert err == (
+        f"tfflops: error: --baseline {baseline}: not a tfflops baseline (JSON nested too deeply)"
+    )
+    assert baseline.read_text() == "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize("report", ["--summary", "--junit"])
+@pytest.mark.parametrize("budget", ["1e999999999999", "1e5000"])
+def test_a_budget_past_any_count_is_one_line(capsys, tmp_path, report, budget):
+    out = tmp_path / "report"
+    err = _one_line_error(
+        capsys,
+        ["check", SAMPLES / "conv_bias.pb", "--no-tfprof", "--max-flops", budget, report, out],
+    )
+    assert err == (
+        f"tfflops: error: --max-flops '{budget}': over the largest count, 9,223,372,036,854,775,807"
+    )
+    assert not out.exists()
+
+
+def _numbers(value):
+    """Every int in a JSON document."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _numbers(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _numbers(v)
+
+
+def _negative_const():
+    """A float Const of shape [-3, 4] times x: no count may be −12 params."""
+    g = proto.GraphDef()
+    w = g.node.add(name="w", op="Const")
+    w.attr["dtype"].type = F
+    w.attr["value"].tensor.dtype = F
+    w.attr["value"].tensor.tensor_shape.dim.add(size=-3)
+    w.attr["value"].tensor.tensor_shape.dim.add(size=4)
+    placeholder(g, "x", [1, 4])
+    g.node.add(name="y", op="Mul", input=["x", "w"]).attr["T"].type = F
+    return g
+
+
+def _negative_fill():
+    """Fill([-1000, 1000]) added to itself: a formula would count −1,000,000 FLOPs."""
+    g = proto.GraphDef()
+    placeholder(g, "v", [])
+    ints(g, "dims", [-1000, 1000])
+    g.node.add(name="fill", op="Fill", input=["dims", "v"]).attr["T"].type = F
+    g.node.add(name="y", op="AddV2", input=["fill", "fill"]).attr["T"].type = F
+    return g
+
+
+def _huge_placeholder():
+    """x of 2^62·4 elements: over int64, what TensorFlow refuses."""
+    g = proto.GraphDef()
+    placeholder(g, "x", [2**62, 4])
+    g.node.add(name="y", op="Relu", input=["x"]).attr["T"].type = F
+    return g
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (_negative_const, "shape of output 0 is unknown"),  # broadcast of (1, 4) and (-3, 4)
+        (_negative_fill, "shape of output 0 is unknown"),  # Fill's: a negative dimension
+        (_huge_placeholder, "has more than 2^63-1 elements, TensorFlow's limit"),
+    ],
+)
+def test_an_invalid_shape_is_never_a_count(make, words):
+    p = tfflops.profile(make(), outputs=["y"], tfprof=False)
+    doc = p.to_dict()
+    y = next(n for n in doc["nodes"] if n["name"] == "y")
+    assert y["status"] == "unsupported"
+    assert words in y["note"]
+    counts = [
+        doc["totals"],
+        *({k: n[k] for k in ("flops", "params", "bytes")} for n in doc["nodes"]),
+    ]
+    assert min(_numbers(counts)) >= 0
+    assert doc["totals"]["flops"] == 0 and doc["totals"]["params"] == 0
+    assert any("with unknown shapes not counted, e.g. y (" in n for n in doc["notes"])
+
+
+def test_an_invalid_shape_cannot_cancel_a_budget(capsys, tmp_path):
+    g = _negative_fill()
+    placeholder(g, "a", [1, 1000])
+    placeholder(g, "b", [1000, 100])
+    g.node.add(name="mm", op="MatMul", input=["a", "b"]).attr["T"].type = F
+    model = tmp_path / "m.pb"
+    model.write_bytes(g.SerializeToString())
+    code = main(["check", str(model), "--no-tfprof", "--outputs", "y,mm", "--max-flops", "0"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "FLOPs (tfprof) 200,000 (200.00 K) is over the budget 0" in out  # 2·1·1000·100
+
+
+def _port_999():
+    g = proto.GraphDef()
+    placeholder(g, "x", [4])
+    g.node.add(name="y", op="Relu", input=["x:999"]).attr["T"].type = F
+    return g
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["profile", "{m}", "--no-tfprof"],
+        ["profile", "{m}"],  # TensorFlow would refuse it too; tfflops says so first
+        ["inspect", "{m}"],
+        ["freeze", "{m}", "--outputs", "y", "-o", "{out}"],
+    ],
+)
+def test_an_input_past_its_node_outputs_is_one_line(capsys, tmp_path, argv):
+    model, out = tmp_path / "m.pb", tmp_path / "out.pb"
+    model.write_bytes(_port_999().SerializeToString())
+    argv = [a.format(m=model, out=out) for a in argv]
+    err = _one_line_error(capsys, argv)
+    assert err.endswith(f"{model}: node 'y' reads x:999, but x (Placeholder) has 1 output(s)")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "source"),
+    [
+        (["profile", "{m}", "--no-tfprof", "--outputs", "output:7"], "{m}"),
+        (["freeze", "{m}", "--outputs", "output:7", "-o", "{out}"], "{m}"),
+        (["compare", "{m}", "{m}", "--no-tfprof", "--outputs", "output:1"], "<GraphDef>"),
+    ],
+)
+def test_an_output_past_its_node_outputs_is_one_line(capsys, tmp_path, argv, source):
+    model, out = tmp_path / "m.pb", tmp_path / "out.pb"
+    model.write_bytes((SAMPLES / "conv_bias.pb").read_bytes())
+    argv = [a.format(m=model, out=out) for a in argv]
+    err = _one_line_error(capsys, argv)
+    port = argv[argv.index("--outputs") + 1]
+    where = source.format(m=model)
+    assert err == f"tfflops: error: --outputs {port}: output (Relu) has 1 output(s) in {where}"
+    assert not out.exists()
+
+
+def test_outputs_past_the_first_are_read_where_the_node_has_them():
+    g = proto.GraphDef()
+    placeholder(g, "x", [4, 6])
+    ints(g, "axis", [1])
+    split = g.node.add(name="split", op="Split", input=["axis", "x"])
+    split.attr["T"].type = F
+    split.attr["num_split"].i = 2
+    g.node.add(name="y", op="Relu", input=["split:1"]).attr["T"].type = F
+    p = tfflops.profile(g, outputs=["y", "split:1"], convention="full", tfprof=False)
+    assert p.totals["flops"] == 12  # Relu on 4·3 elements
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["profile", "{fifo}", "--no-tfprof"],  # reading a FIFO blocks until a writer comes
+        ["inspect", "/dev/zero"],  # never ends
+        ["check", "{model}", "--no-tfprof", "--baseline", "{fifo}"],
+    ],
+)
+def test_a_file_that_is_no_regular_file_is_one_line(capsys, tmp_path, argv):
+    fifo = tmp_path / "fifo.pb"
+    os.mkfifo(fifo)
+    argv = [a.format(fifo=fifo, model=SAMPLES / "conv_bias.pb") for a in argv]
+    err = _one_line_error(capsys, argv)
+    assert err.endswith(": not a regular file (a device, FIFO or socket)")

@@ -7,13 +7,15 @@ from decimal import Decimal, InvalidOperation
 from tfflops.errors import TfflopsError
 
 _SUFFIXES = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+# The largest number a budget may be: int64's, as TensorFlow counts.
+MAX_NUMBER = 2**63 - 1
 
 
 def parse_number(text: str, argument: str = "number") -> int:
     """``"4.1G"`` → 4_100_000_000: decimal suffixes K, M, G, T (10³ … 10¹²), exactly.
 
-    ``1_000``, ``1,000`` and ``1e3`` are accepted too; the result is a whole, non-negative int.
-    Errors name ``argument`` (``max_flops``).
+    ``1_000``, ``1,000`` and ``1e3`` are accepted too; the result is a whole int from 0
+    to ``MAX_NUMBER``. Errors name ``argument`` (``max_flops``).
     """
     option = f"`{argument}`"
     s = text.strip().replace("_", "").replace(",", "")
@@ -21,11 +23,21 @@ def parse_number(text: str, argument: str = "number") -> int:
     if factor != 1:
         s = s[:-1].rstrip()
     try:
-        value = Decimal(s) * factor
+        value = Decimal(s)
     except InvalidOperation:
         raise TfflopsError(f"{option} {text!r}: not a number (e.g. 300M, 4.1G, 1500)") from None
     if not value.is_finite() or value < 0:
         raise TfflopsError(f"{option} {text!r}: must be a finite number, not negative")
+    # Told by the exponent first: 1e999999999999 would overflow Decimal's arithmetic
+    # (1e5000 would make an int too long to print), 1e-999999999999 round to 0.
+    digits = len(str(MAX_NUMBER))
+    if value and value.adjusted() > digits:
+        raise TfflopsError(f"{option} {text!r}: over the largest count, {MAX_NUMBER:,}")
+    if value and value.adjusted() < -digits:
+        raise TfflopsError(f"{option} {text!r}: is not a whole number")
+    value *= factor
+    if value > MAX_NUMBER:
+        raise TfflopsError(f"{option} {text!r}: over the largest count, {MAX_NUMBER:,}")
     if value != value.to_integral_value():
         raise TfflopsError(f"{option} {text!r}: is not a whole number")
     return int(value)

@@ -46,7 +46,14 @@ from tfflops.analysis.shapes import BodyRun, CallShapes, ShapeResult, is_known
 from tfflops.graph.families import VARIABLE_OPS
 from tfflops.graph.index import Graph
 from tfflops.graph.phases import INFERENCE
-from tfflops.graph.tensors import DTYPE_SIZE, WEIGHT_DTYPES, NodeAttrs, base_dtype
+from tfflops.graph.tensors import (
+    DTYPE_SIZE,
+    MAX_ELEMENTS,
+    WEIGHT_DTYPES,
+    NodeAttrs,
+    base_dtype,
+    invalid_shape,
+)
 
 _ZERO = Cost()
 
@@ -155,6 +162,8 @@ def is_parameter(node, op: str, info: TensorInfo | None) -> bool:
     """A floating-point Const or variable with at least one dimension."""
     if info is None or not is_known(info.shape) or not info.shape:
         return False
+    if invalid_shape(info.shape) is not None:
+        return False
     if op in VARIABLE_OPS:
         dtype = node.attr["dtype"].type if "dtype" in node.attr else 0
         return base_dtype(dtype) in WEIGHT_DTYPES
@@ -172,6 +181,9 @@ def _cost(node, name, op, edges, ins, outs, shape_problem) -> tuple[Cost | None,
     formula = lookup(op)
     if formula is None:
         return None, f"no formula for op {op}"
+    invalid = _invalid_shapes(ins, outs)
+    if invalid is not None:
+        return None, invalid
     view = _view(node, name, op, edges, ins, outs)
     try:
         return formula(view), None
@@ -197,12 +209,26 @@ def _view(node, name, op, edges, ins, outs, bodies=()) -> OpView:
     )
 
 
+def _invalid_shapes(ins, outs) -> str | None:
+    """Why TensorFlow would refuse one of a node's shapes (``invalid_shape``), or None: a
+    formula given a negative dimension would count a negative number."""
+    for info in (*ins, *outs):
+        if info is not None and (problem := invalid_shape(info.shape)) is not None:
+            return problem
+    return None
+
+
 def _bytes(infos: list[TensorInfo | None]) -> int:
+    """Bytes of the tensors whose shapes are known, and valid (a negative dimension moves
+    nothing, its node is not counted)."""
     total = 0
     for info in infos:
         if info is not None and (shape := info.shape) is not None and None not in shape:
+            elements = math.prod(shape)
+            if elements and (min(shape, default=0) < 0 or elements > MAX_ELEMENTS):
+                continue
             dtype = info.dtype
-            total += math.prod(shape) * DTYPE_SIZE.get(dtype - 100 if dtype > 100 else dtype, 0)
+            total += elements * DTYPE_SIZE.get(dtype - 100 if dtype > 100 else dtype, 0)
     return total
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -100,6 +101,23 @@ def shape_text(shape: Shape, unknown_rank: str = "unknown") -> str:
     if shape is None:
         return unknown_rank
     return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
+
+
+# The most elements a tensor may have: TensorFlow counts them in an int64.
+MAX_ELEMENTS = 2**63 - 1
+
+
+def invalid_shape(shape: Shape) -> str | None:
+    """Why TensorFlow would refuse a static shape, or None: a negative dimension, or more
+    elements than ``MAX_ELEMENTS`` (its unknown dimensions left aside)."""
+    if shape is None:
+        return None
+    known = [d for d in shape if d is not None]
+    if known and min(known) < 0:
+        return f"shape {shape_text(shape)} has a negative dimension"
+    if math.prod(known) > MAX_ELEMENTS:
+        return f"shape {shape_text(shape)} has more than 2^63-1 elements, TensorFlow's limit"
+    return None
 
 
 def shape_from_proto(shape: proto.TensorShapeProto) -> tuple[int | None, ...] | None:
