@@ -339,3 +339,20 @@ def test_a_file_that_is_no_regular_file_is_one_line(capsys, tmp_path, argv):
     argv = [a.format(fifo=fifo, model=SAMPLES / "conv_bias.pb") for a in argv]
     err = _one_line_error(capsys, argv)
     assert err.endswith(": not a regular file (a device, FIFO or socket)")
+
+
+@pytest.mark.parametrize(
+    ("op", "key"), [("Range", "Tidx"), ("Cast", "DstT"), ("Shape", "out_type")]
+)
+def test_a_dtype_attr_of_another_kind_leaves_the_node_unknown(op, key):
+    """Found by scripts/fuzz: a dtype given as a string became an output's dtype, and the
+    report's dtype column raised a TypeError."""
+    g = proto.GraphDef()
+    placeholder(g, "x", [4])
+    node = g.node.add(name="y", op=op, input=["x"] * (3 if op == "Range" else 1))
+    node.attr["T"].type = F
+    node.attr[key].s = b"SAME"
+    p = tfflops.profile(g, outputs=["y"], tfprof=False)
+    y = next(n for n in p.to_dict()["nodes"] if n["name"] == "y")
+    assert (y["output_shapes"], y["dtype"]) == ([], None)  # unknown, not a str
+    assert f"attr {key} is 'SAME', not a" in p.shapes.unknown["y"]

@@ -157,8 +157,16 @@ class ShapeCtx:
         self.ins = ins
 
     def attr(self, key: str, default=None):
+        """The attribute ``key`` as a plain value (``attr_value``), else ``default``; one of
+        another kind than ``default`` (a dtype given as a string) is a malformed graph: a
+        ValueError, which leaves the node's shapes unknown, not a str where a dtype goes."""
         value = self.node.attr.get(key)
-        return default if value is None else attr_value(value)
+        if value is None:
+            return default
+        decoded = attr_value(value)
+        if default is not None and not isinstance(decoded, type(default)):
+            raise ValueError(f"attr {key} is {decoded!r}, not a {type(default).__name__}")
+        return decoded
 
     def has_attr(self, key: str) -> bool:
         return key in self.node.attr
@@ -199,9 +207,12 @@ class ShapeCtx:
         return None if info is None else info.value
 
     def out_dtype(self, *keys: str) -> int:
+        """The dtype the first of ``keys`` names, else input 0's."""
         for key in keys:
             value = self.attr(key)
             if value is not None:
+                if not isinstance(value, int):
+                    raise ValueError(f"attr {key} is {value!r}, not a dtype")
                 return value
         return self.dtype(0)
 
