@@ -654,6 +654,15 @@ def test_a_glob_matching_nothing(capsys, tmp_path):
     assert_one_line_error(code, out, err, "no file matches")
 
 
+def _measure_after_the_second_line(model, **options):
+    """``measure``, in the worker: the last model waits for the second model's line (a
+    module-level function, so that a spawned worker finds it too)."""
+    printed = Path(os.environ["TFFLOPS_TEST_PRINTED"])
+    while Path(model).name == "model_02.pb" and not printed.exists():
+        time.sleep(0.01)
+    return measure(model, **options)
+
+
 def test_each_model_is_printed_as_it_is_done(monkeypatch, tmp_path):
     """A CI log shows each model's line as soon as it is checked, before the run ends: the
     last model's worker waits until the second model's line is out (were the lines held
@@ -662,13 +671,7 @@ def test_each_model_is_printed_as_it_is_done(monkeypatch, tmp_path):
 
     paths = _ten_models(tmp_path)[:3]
     printed = tmp_path / "printed"
-    measure = pipeline.measure
-
-    def measure_after_the_second_line(model, **options):  # runs in the worker
-        while Path(model).name == "model_02.pb" and not printed.exists():
-            time.sleep(0.01)
-        return measure(model, **options)
-
+    monkeypatch.setenv("TFFLOPS_TEST_PRINTED", str(printed))
     events = []
 
     class Log:  # stdout, as a CI runner's pipe: no terminal
@@ -683,7 +686,7 @@ def test_each_model_is_printed_as_it_is_done(monkeypatch, tmp_path):
         def isatty(self):
             return False
 
-    monkeypatch.setattr(pipeline, "measure", measure_after_the_second_line)
+    monkeypatch.setattr(pipeline, "measure", _measure_after_the_second_line)
     monkeypatch.setattr(sys, "stdout", Log())
     argv = ["check", *map(str, paths), "--no-tfprof", "--max-params", "500", "--timeout", "60"]
     assert main(argv) == 1

@@ -13,7 +13,6 @@ import os
 import shutil
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 from tfflops.analysis.conventions import CONVENTIONS
 from tfflops.arguments import (
@@ -267,13 +266,8 @@ def _add_check_parser(sub, parents) -> None:
         help=f"fail on cross-check findings, comma-separated: {', '.join(FINDINGS)}",
     )
     c.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (default 1)")
-    c.add_argument(
-        "--timeout",
-        type=float,
-        metavar="SECONDS",
-        help=f"time limit per model (default {DEFAULT_TIMEOUT:g}); over it, the model is an "
-        "error (exit 2)",
-    )
+    help = f"time limit per model (default {DEFAULT_TIMEOUT:g}); over it, an error (exit 2)"
+    c.add_argument("--timeout", type=float, metavar="SECONDS", help=help)
     c.add_argument("--summary", metavar="FILE", help="write a Markdown summary here")
     c.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
     c.set_defaults(run=_check)
@@ -504,6 +498,7 @@ def _ops(args) -> int:
 
 def _check(args) -> int:
     from tfflops.pipelines.check import expand_models, run_checks
+    from tfflops.pipelines.open import check_report_paths
     from tfflops.reports.check import (
         render_junit,
         render_markdown,
@@ -519,25 +514,12 @@ def _check(args) -> int:
     if not args.models:
         raise TfflopsError("check: no models given (name them, or models in [tool.tfflops])")
     models = expand_models(args.models)
-    files = [("baseline", args.baseline), ("summary", args.summary), ("junit", args.junit)]
-    files = [(argument, path) for argument, path in files if path]
-    for k, (argument, path) in enumerate(files):  # no two of them one file
-        for other, other_path in files[k + 1 :]:
-            if Path(path).resolve() == Path(other_path).resolve():
-                raise TfflopsError(f"{FLAGS[argument]} and {FLAGS[other]}: both name {other_path}")
-    inputs = _inputs(*models)
-    protect = [*inputs, *([args.baseline] if args.baseline else [])]
-    for argument, path in files:
-        if argument != "baseline":
-            check_writable(path, protect, argument)
-        elif args.update_baseline:
-            check_writable(path, inputs, argument)
+    reports = {"summary": args.summary, "junit": args.junit}
+    protect = check_report_paths(models, args.baseline, reports, args.update_baseline)
     screen = screen_for(sys.stdout, args.color)
 
     def spelled(result):  # a model's error names the library's arguments: here, the flags
-        if result.error is None:
-            return result
-        return replace(result, error=TfflopsError(result.error).spelled(FLAGS))
+        return replace(result, error=result.error and TfflopsError(result.error).spelled(FLAGS))
 
     def print_result(result, k: int, total: int) -> None:  # as each model is done
         sys.stdout.write(render_result(spelled(result), k, total, args.convention, screen))
@@ -569,13 +551,10 @@ def _check(args) -> int:
         write_atomic(args.junit, render_junit(run), protect=protect, argument="junit")
     sys.stdout.write(render_verdict(run, screen))
     if args.update_baseline:
-        updated = len(models) - len(run.errors)
-        print(f"wrote {args.baseline}: {updated} model(s) updated")
+        print(f"wrote {args.baseline}: {len(models) - len(run.errors)} model(s) updated")
     for r in run.errors:
         print(f"tfflops: error: {r.error}", file=sys.stderr)
-    if run.errors:
-        return 2
-    return 0 if run.passed else 1
+    return 2 if run.errors else 0 if run.passed else 1
 
 
 def _freeze(args) -> int:

@@ -395,13 +395,10 @@ def findings(p: Profile) -> Iterable[str]:
     skipped = _skipped_by_tfprof(p)
     if skipped:
         yield skipped
-    unknown = [r for r in p.rows if r.cost is None and not cannot_count(r.op)]
-    inner = [name for r in p.rows for name in r.inner_unknown]
-    if unknown or inner:
-        example = f"{unknown[0].name} ({unknown[0].problem})" if unknown else inner[0]
-        yield (
-            f"{len(unknown) + len(inner)} node(s) with unknown shapes not counted, e.g. {example}"
-        )
+    unknown = [r.name for r in p.rows if r.cost is None and not cannot_count(r.op)]
+    unknown += [inner for r in p.rows for inner in r.inner_unknown]
+    if unknown:
+        yield f"{len(unknown)} node(s) with unknown shapes not counted, e.g. {unknown[0]}"
     # (custom ops that could not be counted: in _custom_findings)
     unsupported = {op: n for op, n in p.unsupported_ops.items() if not is_custom(op)}
     if unsupported:

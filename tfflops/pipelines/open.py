@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tfflops.analysis.shapes import ShapeResult
 from tfflops.errors import TfflopsError
+from tfflops.files import check_writable
 from tfflops.graph import proto
 from tfflops.graph.index import Graph, parse_tensor_name
 from tfflops.graph.loader import checkpoint_files, model_files
@@ -76,6 +77,31 @@ def input_files(
     if checkpoint is not None:
         files += checkpoint_files(checkpoint)
     return files
+
+
+def check_report_paths(
+    models: Sequence[str],
+    baseline: str | None,
+    reports: Mapping[str, str | None],
+    update_baseline: bool = False,
+) -> list:
+    """The files ``check`` reads — the models' (``input_files``) and the baseline — which
+    no report may be; each report (``{"summary": path, ...}``) and, when it is rewritten,
+    the baseline checked against them before any model is measured."""
+    files = [("baseline", baseline), *reports.items()]
+    files = [(argument, path) for argument, path in files if path]
+    for k, (argument, path) in enumerate(files):  # no two of them one file
+        for other, other_path in files[k + 1 :]:
+            if Path(path).resolve() == Path(other_path).resolve():
+                raise TfflopsError(f"`{argument}` and `{other}`: both name {other_path}")
+    inputs = input_files(*models)
+    protect = [*inputs, *([baseline] if baseline else [])]
+    for argument, path in files:
+        if argument != "baseline":
+            check_writable(path, protect, argument)
+        elif update_baseline:
+            check_writable(path, inputs, argument)
+    return protect
 
 
 @dataclass
