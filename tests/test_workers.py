@@ -4,7 +4,10 @@ every other item is still done, and the run ends."""
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from builders import DT_FLOAT, placeholder
@@ -108,3 +111,35 @@ def test_a_timeout_must_be_a_positive_number_of_seconds(capsys, value):
     assert (
         err == f"tfflops: error: --timeout {float(value):g}: must be a positive number of seconds\n"
     )
+
+
+def test_a_worker_ends_when_its_parent_is_killed(tmp_path):
+    """A parent SIGKILLed mid-run (a CI job cancelled) leaves no worker running its model
+    on: a hung model's worker would otherwise live forever."""
+    script = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from tfflops.pipelines.workers import run_isolated\n"
+        "from test_workers import _work\n"
+        "run_isolated(_work, ['hang'], 1, 3600)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    parent = subprocess.Popen([sys.executable, "-c", script], env=env)
+    try:
+        workers = []
+        for _ in range(600):  # the worker starts
+            workers = subprocess.run(
+                ["pgrep", "-P", str(parent.pid)], capture_output=True, text=True
+            ).stdout.split()
+            if workers:
+                break
+            time.sleep(0.1)
+        assert len(workers) == 1
+    finally:
+        parent.kill()
+        parent.wait()
+    worker = Path(f"/proc/{workers[0]}")
+    for _ in range(600):  # it notices, within a second or so of polling
+        if not worker.exists() or "State:\tZ" in (worker / "status").read_text():
+            break
+        time.sleep(0.1)
+    assert not worker.exists() or "State:\tZ" in (worker / "status").read_text()

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import signal
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -177,6 +179,15 @@ class _Worker:
         self.kill()  # nothing left to do for a process that has exited
 
 
+def _end_when_orphaned(parent: int) -> None:
+    """End the worker, whatever it is running, once its parent is gone (killed, say): a
+    forked worker holds a copy of the parent's end of the pipe, so that death is no EOF,
+    and a model that hangs would otherwise keep its worker forever."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
 def _over_time(item, timeout: float) -> str:
     return f"{item}: still running after the {timeout:g} s time limit (`timeout`); stopped"
 
@@ -187,10 +198,11 @@ def _serve(conn, fn: Callable) -> None:
     # Ctrl-C reaches the whole process group: the parent stops the workers, which must
     # not print a KeyboardInterrupt traceback of their own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_end_when_orphaned, args=(os.getppid(),), daemon=True).start()
     while True:
         try:
             task = conn.recv()
-        except EOFError:  # the parent is gone
+        except EOFError:  # the parent closed the pipe
             return
         if task is None:
             return
