@@ -356,3 +356,19 @@ def test_a_dtype_attr_of_another_kind_leaves_the_node_unknown(op, key):
     y = next(n for n in p.to_dict()["nodes"] if n["name"] == "y")
     assert (y["output_shapes"], y["dtype"]) == ([], None)  # unknown, not a str
     assert f"attr {key} is 'SAME', not a" in p.shapes.unknown["y"]
+
+
+def test_a_reshape_to_a_shape_of_ten_million_dimensions_is_refused_not_built():
+    """Found by scripts/fuzz: Reshape's target shape, a Const of shape [2**31] without
+    values, made the shape inference build a 2**31-long tuple (16 GB). TensorFlow's
+    shapes have at most 254 dimensions. (10**7 here: a regression costs 80 MB, not 16 GB.)"""
+    g = proto.GraphDef()
+    placeholder(g, "x", [4])
+    target = g.node.add(name="target", op="Const")
+    target.attr["dtype"].type = proto.DATA_TYPES["DT_INT32"]
+    target.attr["value"].tensor.dtype = proto.DATA_TYPES["DT_INT32"]
+    target.attr["value"].tensor.tensor_shape.dim.add(size=10**7)
+    g.node.add(name="y", op="Reshape", input=["x", "target"]).attr["T"].type = F
+    p = tfflops.profile(g, outputs=["y"], tfprof=False)
+    assert "a target shape of 10000000 dimensions (at most 254)" in p.shapes.unknown["y"]
+    assert p.totals["flops"] == 0

@@ -105,13 +105,18 @@ def shape_text(shape: Shape, unknown_rank: str = "unknown") -> str:
 
 # The most elements a tensor may have: TensorFlow counts them in an int64.
 MAX_ELEMENTS = 2**63 - 1
+# The most dimensions a TensorFlow shape may have.
+MAX_RANK = 254
 
 
 def invalid_shape(shape: Shape) -> str | None:
-    """Why TensorFlow would refuse a static shape, or None: a negative dimension, or more
-    elements than ``MAX_ELEMENTS`` (its unknown dimensions left aside)."""
+    """Why TensorFlow would refuse a static shape, or None: more than ``MAX_RANK``
+    dimensions, a negative one, or more elements than ``MAX_ELEMENTS`` (its unknown
+    dimensions left aside)."""
     if shape is None:
         return None
+    if len(shape) > MAX_RANK:
+        return f"a shape of {len(shape)} dimensions (TensorFlow's limit: {MAX_RANK})"
     known = [d for d in shape if d is not None]
     if known and min(known) < 0:
         return f"shape {shape_text(shape)} has a negative dimension"

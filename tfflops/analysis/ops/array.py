@@ -25,7 +25,7 @@ from tfflops.analysis.ops.base import (
 )
 from tfflops.analysis.ops.dims import broadcast_shapes, indexed_shape, strided_slice_index
 from tfflops.analysis.ops.elementwise import unary_shape
-from tfflops.graph.tensors import DT, shape_text
+from tfflops.graph.tensors import DT, MAX_RANK, shape_text
 
 
 def _known(shape) -> bool:
@@ -69,7 +69,11 @@ def rank_shape(c: ShapeCtx) -> list[TensorInfo]:
 def reshape_shape(c: ShapeCtx) -> list[TensorInfo]:
     if c.maybe_value(1) is None:
         size_shape = c.shape(1)
-        if _known(size_shape):
+        if _known(size_shape) and len(size_shape) == 1:
+            if size_shape[0] > MAX_RANK:  # (None,) * 2**31 would take 16 GB
+                raise ValueError(
+                    f"a target shape of {size_shape[0]} dimensions (at most {MAX_RANK})"
+                )
             return [TensorInfo((None,) * size_shape[0], c.dtype(0))]
         raise UnknownShape("the target shape is not known statically")
     dims = c.ints(1)
