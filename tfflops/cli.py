@@ -33,6 +33,7 @@ from tfflops.arguments import (
 from tfflops.errors import TfflopsError
 from tfflops.files import check_writable, write_atomic
 from tfflops.pipelines.check import DEFAULT_TIMEOUT, FIGURES, FINDINGS
+from tfflops.pipelines.open import check_report_paths, input_files
 
 # ---------------------------------------------------------------- the parser
 
@@ -437,7 +438,7 @@ def _profile(args) -> int:
                     f"{option}: --format {fmt} always has every node (use table, csv or markdown)"
                 )
     if args.output is not None:
-        check_writable(args.output, _inputs(args.model))
+        check_writable(args.output, input_files(args.model))
     if args.compare_freeze:
         return _compare(args)
     result = profile(
@@ -454,15 +455,10 @@ def _profile(args) -> int:
         depth=args.depth,
         loop_iterations=loop_iterations,
     )
-    _write(args, lambda screen: render(result, fmt, args.by, args.top, screen), _inputs(args.model))
+    _write(
+        args, lambda screen: render(result, fmt, args.by, args.top, screen), input_files(args.model)
+    )
     return 0
-
-
-def _inputs(*models: str, checkpoint: str | None = None) -> list:
-    """Every file the command reads for ``models`` (``-``, stdin, is none of them)."""
-    from tfflops.pipelines.open import input_files
-
-    return input_files(*(m for m in models if m != "-"), checkpoint=checkpoint)
 
 
 def _write(args, render, protect: list) -> None:
@@ -498,7 +494,6 @@ def _ops(args) -> int:
 
 def _check(args) -> int:
     from tfflops.pipelines.check import expand_models, run_checks
-    from tfflops.pipelines.open import check_report_paths
     from tfflops.reports.check import (
         render_junit,
         render_markdown,
@@ -560,7 +555,7 @@ def _check(args) -> int:
 def _freeze(args) -> int:
     from tfflops.pipelines.freeze import freeze_model, write_graph_def
 
-    inputs = _inputs(args.model, checkpoint=args.checkpoint)
+    inputs = input_files(args.model, checkpoint=args.checkpoint)
     check_writable(args.output, inputs)
     frozen = freeze_model(
         _model(args.model),
@@ -607,7 +602,7 @@ def _compare(args) -> int:
         "device": args.device,
     }
     models = [args.model] if args.command == "profile" else [args.before, args.after]
-    protect = _inputs(*models)
+    protect = input_files(*models)
     if args.output is not None:
         check_writable(args.output, protect)
     if args.command == "profile":

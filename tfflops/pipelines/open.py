@@ -72,8 +72,9 @@ def input_files(
     *models: str | os.PathLike | proto.GraphDef, checkpoint: str | os.PathLike | None = None
 ) -> list[Path]:
     """Every file a command reads for ``models`` (and a ``checkpoint`` prefix): no output
-    may be one of them (``tfflops.files.check_writable`` tells them by identity)."""
-    files = [f for m in models if not proto.is_graph_def(m) for f in model_files(m)]
+    may be one of them (``tfflops.files.check_writable`` tells them by identity). A GraphDef
+    object, or ``-`` (stdin), is no file."""
+    files = [f for m in models if not _in_memory(m) for f in model_files(m)]
     if checkpoint is not None:
         files += checkpoint_files(checkpoint)
     return files
@@ -102,6 +103,10 @@ def check_report_paths(
         elif update_baseline:
             check_writable(path, inputs, argument)
     return protect
+
+
+def _in_memory(model) -> bool:
+    return proto.is_graph_def(model) or model == "-"
 
 
 @dataclass
