@@ -16,6 +16,7 @@ place of a graph whose variables ``freeze`` must initialize or restore. Without
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import shutil
 import tempfile
@@ -32,6 +33,7 @@ from tfflops.graph import proto
 LAYERS = ("identity", "direct", "placeholder", "placeholder2", "case", "case-placeholder", "if")
 MARKER_TEXT = b"@MARKER@"  # the marker's path, set by the property (a fresh one each time)
 _MARKERS = Path(tempfile.mkdtemp(prefix="tfflops-fuzz-markers-"))
+atexit.register(shutil.rmtree, _MARKERS, ignore_errors=True)
 _serial = itertools.count()
 
 
@@ -239,6 +241,7 @@ def checkpoint_model() -> Path:
 
         tf = import_tensorflow()
         folder = Path(tempfile.mkdtemp(prefix="tfflops-fuzz-checkpoint-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
         graph = tf.Graph()
         with graph.as_default():
             x = tf.compat.v1.placeholder(tf.float32, [1, 2], name="x")
