@@ -148,6 +148,27 @@ def test_constants_are_parameters_unless_the_graph_marks_its_weights():
     assert not any(n.startswith("not parameters") for n in plain.notes)
 
 
+def test_a_parameter_counts_on_the_op_that_reads_its_value_not_through_a_control_edge():
+    # A lowered loop's Enter of a weight also gates a NoOp by control, which gates the
+    # Identity of another loop variable: the weight must not land on that variable's
+    # reader, a path of three edges where its own reader is four data edges away.
+    g = proto.GraphDef()
+    placeholder(g, "x", (1, 3))
+    placeholder(g, "h", (1, 3))
+    weights(g, "kernel", (3, 3))
+    op(g, "enter", "Identity", ["kernel"])
+    op(g, "gate", "NoOp", ["^enter"])
+    op(g, "h_read", "Identity", ["h", "^gate"])
+    op(g, "relu", "Relu", ["h_read"])
+    op(g, "k1", "Identity", ["enter"])
+    op(g, "k2", "Identity", ["k1"])
+    op(g, "matmul", "MatMul", ["x", "k2"])
+    op(g, "out", "AddV2", ["matmul", "relu"])
+    p = tfflops.profile(g, outputs=["out"], tfprof=False)
+    params = {r.name: r.params for r in p.rows if r.params}
+    assert params == {"matmul": 9}  # the kernel's 3·3
+
+
 def test_unsupported_ops_are_those_of_nodes_counted():
     g = proto.GraphDef()
     placeholder(g, "x", (2, 3))

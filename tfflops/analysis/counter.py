@@ -150,14 +150,16 @@ def _attribute_params(
 
 def _param_user(graph: Graph, source: int, rows: list[NodeCount]) -> int | None:
     """The first inference op past views (Identity, ReadVariableOp, Reshape) reading
-    ``source`` that runs; the source itself when nothing reads it; None when only nodes
-    that never run do (a branch not taken)."""
+    ``source`` that runs, by data edges only; the source itself when nothing reads it;
+    None when only nodes that never run do (a branch not taken)."""
     ops, readers, data_in = graph.op_list, graph.readers, graph.data_in
     queue, seen, unrun = [source], set(), False
     for i in queue:  # breadth first: the queue grows as it is read
         for reader in readers[i]:
             if reader in seen or rows[reader].phase != INFERENCE:
                 continue
+            if all(j != i for j, _ in data_in[reader]):
+                continue  # a control edge: a lowered loop's NoOp gates other variables
             seen.add(reader)
             if not rows[reader].runs:
                 unrun = True
@@ -165,7 +167,7 @@ def _param_user(graph: Graph, source: int, rows: list[NodeCount]) -> int | None:
                 queue.append(reader)
             elif reads(graph, reader, i, rows[reader]):
                 return reader
-            elif any(j == i for j, _ in data_in[reader]):
+            else:
                 unrun = True  # passed to a function that never reads it
     return None if unrun else source
 

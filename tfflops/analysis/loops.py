@@ -27,22 +27,19 @@ from dataclasses import dataclass, field
 
 from tfflops.analysis.shapes import BodyRun, CallShapes, ShapeResult
 from tfflops.errors import TfflopsError
-from tfflops.graph.families import MERGE_OPS, SWITCH_OPS
+from tfflops.graph.families import BACK_EDGE_OPS, ENTER_OPS, EXIT_OPS, MERGE_OPS, SWITCH_OPS
 from tfflops.graph.index import Graph
 
 # The most iterations --loop-iterations may give a loop: far more than any model runs, few
 # enough that every figure stays a plausible integer.
 MAX_GIVEN_TRIPS = 10**12
 
-_ENTER_OPS = frozenset({"Enter", "RefEnter"})
-_EXIT_OPS = frozenset({"Exit", "RefExit"})
-_NEXT_OPS = frozenset({"NextIteration", "RefNextIteration"})
 _IDENTITIES = frozenset({"Identity", "RefIdentity", "Snapshot"})
 _STEPS = {"Add": 1, "AddV2": 1, "Sub": -1}
 # counter OP bound, and the same with the sides swapped
 _COMPARES = {"Less": "<", "LessEqual": "<=", "Greater": ">", "GreaterEqual": ">="}
 _FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
-_FRAMED = _ENTER_OPS | SWITCH_OPS  # a graph without these has no v1 loop or cond
+_FRAMED = ENTER_OPS | SWITCH_OPS  # a graph without these has no v1 loop or cond
 
 
 @dataclass(frozen=True)
@@ -315,7 +312,7 @@ def _frames(graph: Graph, order: list[int]) -> _FrameOf:
         inputs += [frame[j] for j in control_in[i] if seen[j]]
         outer = max(inputs, key=lambda f: frames[f].depth, default=0)
         op = ops[i]
-        if op in _ENTER_OPS:
+        if op in ENTER_OPS:
             attr = defs[i].attr.get("frame_name")
             name = attr.s.decode("utf-8", "replace") if attr is not None else ""
             key = (outer, name)
@@ -323,7 +320,7 @@ def _frames(graph: Graph, order: list[int]) -> _FrameOf:
                 by_key[key] = len(frames)
                 frames.append(_Frame(name, outer, frames[outer].depth + 1))
             frame[i] = by_key[key]
-        elif op in _EXIT_OPS:
+        elif op in EXIT_OPS:
             frame[i] = frames[outer].parent
         else:
             frame[i] = outer
@@ -363,8 +360,8 @@ def _merge_var(graph: Graph, shapes: ShapeResult, j: int) -> _Var | None:
     variable is ``Switch(Merge, LoopCond):1``, which an invariant's update is.
     """
     ops, data_in = graph.op_list, graph.data_in
-    entry = [e for e in data_in[j] if ops[e[0]] in _ENTER_OPS]
-    back = [e for e in data_in[j] if ops[e[0]] in _NEXT_OPS]
+    entry = [e for e in data_in[j] if ops[e[0]] in ENTER_OPS]
+    back = [e for e in data_in[j] if ops[e[0]] in BACK_EDGE_OPS]
     if len(entry) != 1 or len(back) != 1 or not data_in[back[0][0]]:
         return None
     init = _int(_value(shapes, *entry[0]))
@@ -400,9 +397,7 @@ def state_inputs(graph: Graph, shapes: ShapeResult) -> set[tuple[int, int]]:
         i = graph.index[name]
         kept = body.body.pass_through
         inputs.update((i, p) for p in range(len(data_in[i])) if p not in kept)
-    enters = (
-        [] if _ENTER_OPS.isdisjoint(ops) else [i for i, op in enumerate(ops) if op in _ENTER_OPS]
-    )
+    enters = [] if ENTER_OPS.isdisjoint(ops) else [i for i, op in enumerate(ops) if op in ENTER_OPS]
     for i in enters:
         constant = graph.defs[i].attr.get("is_constant")
         if constant is not None and constant.b:
@@ -420,7 +415,7 @@ def _on_body_side(graph: Graph, i: int, frame, body, seen, inner: _Frame) -> boo
     variables) or a node that does."""
     ops, data_in, f = graph.op_list, graph.data_in, frame[i]
     for j, k in data_in[i]:
-        if not seen[j] or frame[j] != f or ops[j] in _ENTER_OPS:
+        if not seen[j] or frame[j] != f or ops[j] in ENTER_OPS:
             continue
         if body[j] or (
             k == 1 and ops[j] in SWITCH_OPS and data_in[j][1:] == [(inner.loop_cond, 0)]
@@ -458,7 +453,7 @@ def _runs(graph: Graph, shapes: ShapeResult, order: list[int], frame_of: _FrameO
                 dead_port[i] = 0 if bool(pred.reshape(-1)[0]) else 1
             else:
                 open_preds.add(data[1])
-        if op in _ENTER_OPS:
+        if op in ENTER_OPS:
             source = next((j for j, _ in data if seen[j]), None)
             outer_runs = 1 if source is None else runs[source]
             runs[i] = outer_runs
@@ -466,7 +461,7 @@ def _runs(graph: Graph, shapes: ShapeResult, order: list[int], frame_of: _FrameO
             if inner.entry_runs is None or outer_runs > inner.entry_runs:
                 inner.entry_runs = outer_runs
                 inner.entry_body = source is not None and bool(body[source])
-        elif op in _EXIT_OPS:
+        elif op in EXIT_OPS:
             inner = frames[frame[data[0][0]]] if data else frames[0]
             runs[i] = inner.entry_runs or 1
             body[i] = inner.entry_body

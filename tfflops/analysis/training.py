@@ -32,7 +32,7 @@ from tfflops.analysis.counter import NodeCount, body_rows, is_parameter
 from tfflops.analysis.gradients import MOVES_DATA, NOT_DIFFERENTIABLE, backward, has_rule
 from tfflops.analysis.ops import Cost, OpView, UnknownShape, lookup
 from tfflops.analysis.shapes import ShapeResult
-from tfflops.graph.families import CALL_OPS, PLACEHOLDER_OPS
+from tfflops.graph.families import CALL_OPS, ENTER_OPS, EXIT_OPS, PLACEHOLDER_OPS
 from tfflops.graph.index import Graph
 from tfflops.graph.phases import (
     INFERENCE,
@@ -45,8 +45,6 @@ from tfflops.graph.phases import (
 from tfflops.graph.tensors import DT, FLOAT_DTYPES, NodeAttrs, base_dtype
 
 _GRADIENT_DTYPES = FLOAT_DTYPES | {DT["DT_RESOURCE"]}  # a resource: a variable's handle
-_LOOP_ENTRIES = frozenset({"Enter", "RefEnter"})
-_LOOP_EXITS = frozenset({"Exit", "RefExit"})
 _TAPE_SCOPE = "gradient_tape/"  # what a GradientTape names the backward ops it records
 
 
@@ -234,13 +232,13 @@ def _in_loops(graph: Graph) -> bytearray:
     """``marks[i]`` is 1 for each node inside a TF1 while loop (from an Enter to an Exit)."""
     ops, readers = graph.op_list, graph.readers
     marks = bytearray(len(ops))
-    stack = [i for i, op in enumerate(ops) if op in _LOOP_ENTRIES]
+    stack = [i for i, op in enumerate(ops) if op in ENTER_OPS]
     while stack:
         i = stack.pop()
         if marks[i]:
             continue
         marks[i] = 1
-        if ops[i] not in _LOOP_EXITS:
+        if ops[i] not in EXIT_OPS:
             stack.extend(readers[i])
     return marks
 

@@ -49,7 +49,9 @@ SUMMARY_OPS = frozenset(
 MERGE_OPS = frozenset({"Merge", "RefMerge"})
 BACK_EDGE_OPS = frozenset({"NextIteration", "RefNextIteration"})
 SWITCH_OPS = frozenset({"Switch", "RefSwitch", "_SwitchN"})
-FRAME_OPS = BACK_EDGE_OPS | {"Enter", "RefEnter", "Exit", "RefExit", "LoopCond"}
+ENTER_OPS = frozenset({"Enter", "RefEnter"})
+EXIT_OPS = frozenset({"Exit", "RefExit"})
+FRAME_OPS = BACK_EDGE_OPS | ENTER_OPS | EXIT_OPS | {"LoopCond"}
 V1_CONTROL_FLOW_OPS = MERGE_OPS | SWITCH_OPS | FRAME_OPS | {"ControlTrigger"}
 
 
@@ -68,10 +70,6 @@ class CallSpec:
     function_attrs: tuple[str, ...]
     type_attr: str = "Tin"
     stateless: str | None = None
-
-    @property
-    def is_branch(self) -> bool:
-        return self.kind in ("if", "case")
 
 
 # TF2 functional control flow and function calls: their work is in the library's bodies.

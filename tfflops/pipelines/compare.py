@@ -36,7 +36,9 @@ from tfflops.graph import proto
 from tfflops.graph.families import (
     ASSIGN_OPS,
     CALL_OPS,
+    EXIT_OPS,
     INIT_CHECK_OPS,
+    MERGE_OPS,
     SAVE_RESTORE_OPS,
     VARIABLE_OPS,
 )
@@ -577,7 +579,7 @@ def _lowered_region(graph: Graph) -> set[str]:
         if name in region:
             continue
         region.add(name)
-        if graph.nodes[name].op in ("Merge", "RefMerge", "Exit", "RefExit"):
+        if graph.nodes[name].op in MERGE_OPS | EXIT_OPS:
             continue
         stack.extend(graph.consumers[name])
     return region
