@@ -192,3 +192,68 @@ def test_totals_say_what_tf_profiler_misses():
     assert "  tf.profiler skips  50.0% of the MACs: Einsum ×1\n" in render(p)
     # One MAC in a hundred or more is worth the line; fewer are not.
     assert "tf.profiler skips" not in render(tfflops.profile(g, outputs=["matmul"], tfprof=False))
+
+
+# ---------------------------------------------------------------- conds on fed predicates
+
+DT_BOOL = proto.DATA_TYPES["DT_BOOL"]
+
+
+def _counted(p, convention="full") -> dict[str, int]:
+    return {r.name: p.flops_of(r, convention) for r in p.rows if p.flops_of(r, convention)}
+
+
+def test_a_cond_inside_a_cond_side_weighs_only_the_inner_side_it_keeps():
+    # x[1,4]; outer cond on p: then = MatMul [4,8] (full 2·4·8 = 64) and an inner cond on q
+    # between MatMul [8,8] (2·8·8 = 128) and MatMul [8,8] + Relu (128 + 8 = 136): the inner
+    # keeps 136, so then = 64 + 136 = 200; else = MatMul [4,8] 64 + MatMul [8,8] 128 +
+    # Relu 8 + Relu 8 = 208 > 200 (with both inner sides, then would weigh 328).
+    g = proto.GraphDef()
+    placeholder(g, "x", (1, 4))
+    placeholder(g, "p", (), DT_BOOL)
+    placeholder(g, "q", (), DT_BOOL)
+    op(g, "sw", "Switch", ["x", "p"])
+    op(g, "t1", "MatMul", ["sw:1", weights(g, "w1", (4, 8))])
+    op(g, "isw", "Switch", ["t1", "q"])
+    op(g, "it", "MatMul", ["isw:1", weights(g, "w2", (8, 8))])
+    op(g, "ie", "MatMul", ["isw:0", weights(g, "w3", (8, 8))])
+    op(g, "ie_relu", "Relu", ["ie"])
+    op(g, "imerge", "Merge", ["ie_relu", "it"])
+    op(g, "e1", "MatMul", ["sw:0", weights(g, "w4", (4, 8))])
+    op(g, "e2", "MatMul", ["e1", weights(g, "w5", (8, 8))])
+    op(g, "e3", "Relu", ["e2"])
+    op(g, "e4", "Relu", ["e3"])
+    op(g, "merge", "Merge", ["e4", "imerge"])
+    p = tfflops.profile(g, outputs=["merge"], tfprof=False)
+    assert _counted(p) == {"e1": 64, "e2": 128, "e3": 8, "e4": 8}  # 208
+    assert p.total_flops("macs") == 4 * 8 + 8 * 8  # e1 32 + e2 64 = 96
+    assert p.totals["params"] == 32 + 64 + 64 + 32 + 64  # every side's weights: 256
+    assert any(n.startswith("2 Switch predicate(s) not known statically") for n in p.notes)
+    # tfprof keeps every side, as tf.profiler counts them (Relu 0): t1 64 + it 128 + ie 128
+    # + e1 64 + e2 128 = 512
+    assert p.total_flops("tfprof") == 512
+
+
+def test_conds_on_one_predicate_take_the_same_side_and_train_only_through_it():
+    # Cond A on p: then MatMul [4,4] (full 2·4·4 = 32, 16 MACs), else Relu (4). Cond B on
+    # Identity(p): then Relu (4), else two MatMuls [4,4] (32 + 32). Alone, A would keep its
+    # then side; together the true side weighs 32 + 4 = 36, the false side 4 + 64 = 68.
+    g = proto.GraphDef()
+    placeholder(g, "x", (1, 4))
+    placeholder(g, "p", (), DT_BOOL)
+    op(g, "p_id", "Identity", ["p"])
+    op(g, "a_sw", "Switch", ["x", "p"])
+    op(g, "a_then", "MatMul", ["a_sw:1", weights(g, "wa", (4, 4))])
+    op(g, "a_else", "Relu", ["a_sw:0"])
+    op(g, "a", "Merge", ["a_else", "a_then"])
+    op(g, "b_sw", "Switch", ["a", "p_id"])
+    op(g, "b_then", "Relu", ["b_sw:1"])
+    op(g, "b_else1", "MatMul", ["b_sw:0", weights(g, "wb1", (4, 4))])
+    op(g, "b_else2", "MatMul", ["b_else1", weights(g, "wb2", (4, 4))])
+    op(g, "b", "Merge", ["b_else2", "b_then"])
+    p = tfflops.profile(g, outputs=["b"], convention="macs", tfprof=False, training=True)
+    assert _counted(p) == {"a_else": 4, "b_else1": 32, "b_else2": 32}  # 68
+    assert p.totals["flops"] == 16 + 16  # the two MatMuls of B's false side, 4·4 each
+    # Backward, through the side that runs only: b_else2 dW 16 + dX 16, b_else1 dW 16 (its
+    # input, x through a Relu, needs no gradient); a_then's weights get none.
+    assert p.totals["train_flops"] == 32 + 16 + 16 + 16  # 80

@@ -156,6 +156,20 @@ def test_lowered_cond_is_what_tf_profiler_counts(tmp_path, cond_graphs):
     assert lowered.totals["params"] == p.totals["params"] == 256  # 8*16 + 8*16
 
 
+def test_lowered_cond_on_a_fed_predicate_counts_its_most_expensive_side(tmp_path, cond_graphs):
+    lowered = profile(tmp_path, cond_graphs["lowered"])
+    # As the If it was (test_cond_counts_the_most_expensive_branch): Greater 1 (tfprof and
+    # full) + the else side relu(x @ W2), 1024 + 64 under full, over the then side's 1024;
+    # tfprof keeps both sides, as tf.profiler counts them.
+    assert totals(lowered) == {"tfprof": 2049, "macs": 512, "exact": 960, "full": 1089}
+    assert lowered.totals["params"] == 256  # both sides' weights, 8*16 + 8*16
+    (note,) = [n for n in lowered.notes if "not known statically" in n]
+    assert note.startswith("1 Switch predicate(s) not known statically: the most expensive side")
+    matmuls = sorted(lowered.flops_of(r, "full") for r in lowered.rows if r.op == "MatMul")
+    assert matmuls == [0, 1024]  # x[4,8] @ W[8,16]: 2·8·64 = 1024
+    assert MISMATCH not in statuses(lowered)
+
+
 def test_variables_read_through_resource_placeholders_are_not_guessed(tmp_path, cond_graphs):
     # Un-frozen, a variable reaches the branch as a bare resource handle: its shape is
     # unknown, so the MatMuls are named as not counted rather than counted wrong.

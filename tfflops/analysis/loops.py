@@ -17,12 +17,15 @@ fail: T is the smallest, known only if every one is. The loop comes in two forms
 
 A ``Switch`` whose predicate is known statically (a ``tf.cond`` on a constant, v1 or
 lowered) sends nothing to one side: what depends on that side is dead (0 runs) until a
-``Merge`` joins the live side back.
+``Merge`` joins the live side back. A predicate not known statically runs one side or the
+other: each node carries the sides it lies on (its **guards**: (predicate, port) pairs,
+gathered from its inputs, dropped again by the ``Merge`` that joins both sides), and the
+counter keeps the side that costs the most (``cheaper_sides``), as for a v2 ``If``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from tfflops.analysis.shapes import BodyRun, CallShapes, ShapeResult
@@ -40,6 +43,7 @@ _STEPS = {"Add": 1, "AddV2": 1, "Sub": -1}
 _COMPARES = {"Less": "<", "LessEqual": "<=", "Greater": ">", "GreaterEqual": ">="}
 _FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _FRAMED = ENTER_OPS | SWITCH_OPS  # a graph without these has no v1 loop or cond
+_NO_GUARDS: frozenset = frozenset()
 
 
 @dataclass(frozen=True)
@@ -275,7 +279,10 @@ class Frames:
     runs: list[int]
     loops: dict[int, Loop] = field(default_factory=dict)  # LoopCond node → its loop
     dead: int = 0  # nodes a Switch with a predicate known statically never runs
-    open_conds: int = 0  # predicates of Switches not known statically (both sides counted)
+    open_conds: int = 0  # predicates of Switches not known statically
+    # Per node, the (predicate tensor, port) sides of such Switches it lies on; None when
+    # the graph has no such Switch.
+    guards: list[frozenset] | None = None
 
 
 def frame_runs(graph: Graph, shapes: ShapeResult, given: Mapping[str, int]) -> Frames | None:
@@ -435,6 +442,14 @@ def _runs(graph: Graph, shapes: ShapeResult, order: list[int], frame_of: _FrameO
     dead_port = [-1] * n  # a Switch with a known predicate: the output it never writes
     seen = bytearray(n)
     open_preds: set[tuple[int, int]] = set()
+    open_pred = [None] * n  # a Switch whose predicate is not known: that predicate
+    guards = [_NO_GUARDS] * n
+
+    def side(j: int, k: int) -> frozenset:
+        """The guards of what reads output ``k`` of node ``j``."""
+        pred = open_pred[j]
+        return guards[j] if pred is None else guards[j] | {(pred, k)}
+
     loop_conds = {f.loop_cond for f in frames if f.loop_cond is not None}
     result = Frames(runs)
     for i in order:
@@ -443,16 +458,24 @@ def _runs(graph: Graph, shapes: ShapeResult, order: list[int], frame_of: _FrameO
         if op in MERGE_OPS:
             live = [e for e in data if seen[e[0]]]
             dead[i] = bool(live) and all(dead[j] or dead_port[j] == k for j, k in live)
+            sides = [side(j, k) for j, k in live if not (dead[j] or dead_port[j] == k)]
+            guards[i] = frozenset.intersection(*sides) if sides else _NO_GUARDS
         else:
             dead[i] = any(dead[j] or dead_port[j] == k for j, k in data if seen[j]) or any(
                 dead[j] for j in control_in[i] if seen[j] and ops[j] not in SWITCH_OPS
             )
+            if open_preds:
+                guards[i] = _NO_GUARDS.union(
+                    *(side(j, k) for j, k in data if seen[j]),
+                    *(guards[j] for j in control_in[i] if seen[j]),
+                )
         if op in SWITCH_OPS and len(data) == 2 and data[1][0] not in loop_conds:
             pred = _value(shapes, *data[1])
             if pred is not None and pred.size == 1:
                 dead_port[i] = 0 if bool(pred.reshape(-1)[0]) else 1
-            else:
-                open_preds.add(data[1])
+            else:  # conds on one predicate (through Identity) take the same side
+                open_pred[i] = _through(graph, data[1])
+                open_preds.add(open_pred[i])
         if op in ENTER_OPS:
             source = next((j for j, _ in data if seen[j]), None)
             outer_runs = 1 if source is None else runs[source]
@@ -480,4 +503,34 @@ def _runs(graph: Graph, shapes: ShapeResult, order: list[int], frame_of: _FrameO
             result.loops[frame_info.loop_cond] = frame_info.loop
     result.dead = sum(dead)
     result.open_conds = len(open_preds)
+    if open_preds:
+        result.guards = guards
     return result
+
+
+def cheaper_sides(guards: list[frozenset], weight: Callable[[int], tuple[int, int]]) -> set[int]:
+    """The nodes on the cheaper side of each predicate not known statically: those a run
+    that takes the most expensive side (by ``weight``, summed) never runs.
+
+    Innermost predicates first (a cond inside another's side: its nodes lie on both), so
+    an outer side weighs only what its inner conds keep. Switches sharing a predicate
+    take the same side; on a tie, the true side (port 1), as a v2 If's then-branch.
+    """
+    sides: dict[tuple, dict[int, list[int]]] = {}
+    depth: dict[tuple, int] = {}
+    for i, guard in enumerate(guards):
+        for pred, port in guard:
+            sides.setdefault(pred, {}).setdefault(port, []).append(i)
+            depth[pred] = min(depth.get(pred, len(guard)), len(guard))
+    dropped: set[int] = set()
+    for pred in sorted(sides, key=lambda p: -depth[p]):
+        by_port = sides[pred]
+        weights = {
+            port: tuple(map(sum, zip((0, 0), *(weight(i) for i in nodes if i not in dropped))))
+            for port, nodes in by_port.items()
+        }
+        taken = max(weights, key=lambda port: (weights[port], port))
+        for port, nodes in by_port.items():
+            if port != taken:
+                dropped.update(nodes)
+    return dropped

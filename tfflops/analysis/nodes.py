@@ -31,7 +31,15 @@ from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from tfflops.analysis.conventions import node_flops
-from tfflops.analysis.loops import Loop, frame_runs, resolve, state_inputs, while_trips
+from tfflops.analysis.loops import (
+    Frames,
+    Loop,
+    cheaper_sides,
+    frame_runs,
+    resolve,
+    state_inputs,
+    while_trips,
+)
 from tfflops.analysis.ops import (
     VIEW_OPS,
     ZERO_COST,
@@ -346,6 +354,25 @@ class NodeCounter:
                 rows[i].loop = loop
         return frames
 
+    @staticmethod
+    def keep_costliest_sides(frames: Frames | None, rows: list) -> int:
+        """Count 0 times the rows on the cheaper side of each Switch whose predicate is not
+        known statically (``loops.cheaper_sides``, by FLOPs under ``full``, then MACs);
+        how many. Call it once the parameters are found: both sides' weights are the
+        model's."""
+        if frames is None or frames.guards is None:
+            return 0
+
+        def weight(i: int) -> tuple[int, int]:
+            row = rows[i]
+            return (0, 0) if row is None or row.cost is None else (_full(row.cost), row.cost.macs)
+
+        dropped = cheaper_sides(frames.guards, weight)
+        for i in dropped:
+            if rows[i] is not None:
+                rows[i] = repeated(rows[i], 0)
+        return len(dropped)
+
     def count_call(self, node, ins, outs, call: CallShapes, where: str) -> _Counted:
         """A call node: its functions' Costs, each repeated as often as it runs, through
         its formula; the rest summed."""
@@ -449,7 +476,7 @@ class NodeCounter:
         for i, name in enumerate(graph.names):
             if name in needed and name not in body.synthetic:
                 listed[i] = self.count_node(graph, shapes, i, INFERENCE, body.unresolved, scope)
-        self.apply_frames(graph, shapes, listed, scope)
+        frames = self.apply_frames(graph, shapes, listed, scope)
         rows = [row for row in listed if row is not None]
         params: dict[str, int] = {}
         constants: list[Constant] = []
@@ -478,6 +505,8 @@ class NodeCounter:
                 params[where] = math.prod(output.shape)
             else:
                 constants.append(Constant(where, output.shape, why))
+        if self.keep_costliest_sides(frames, listed):
+            rows = [row for row in listed if row is not None]
         counted_rows = [r for r in rows if r.cost]
         cost = Cost(
             macs=sum(r.cost.macs for r in counted_rows),

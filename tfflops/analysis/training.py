@@ -1,10 +1,12 @@
 """One training step (forward + backward), from the forward pass's rows and graph.
 
 The estimate (``train_flops`` of a graph that holds no backward pass): the forward pass is
-the inference phase, counted as ``flops`` counts it; the backward pass is, for every node
-the gradient flows through, the ops TensorFlow's gradient functions build for it
-(``tfflops.analysis.gradients``), counted by the op table under the same convention — so a
-contraction costs as many MACs again for its input's gradient and again for its weights'.
+the inference phase's nodes that run (not a cond's side that never does: a static
+predicate's dead side, the cheaper side of one not known), counted as ``flops`` counts it;
+the backward pass is, for every node the gradient flows through, the ops TensorFlow's
+gradient functions build for it (``tfflops.analysis.gradients``), counted by the op table
+under the same convention — so a contraction costs as many MACs again for its input's
+gradient and again for its weights'.
 
 * Trained: every parameter (what ``params`` counts: a variable, or a floating-point
   constant with a dimension in a frozen graph). A tensor needs a gradient when it is
@@ -82,11 +84,12 @@ def estimate_training(
     """The training step of the graph whose rows (``count_graph``) are ``rows``."""
     held = _held_step(graph, rows)
     if held is None:
-        forward = [i for i, row in enumerate(rows) if row.phase == INFERENCE]
+        forward = [i for i, row in enumerate(rows) if row.phase == INFERENCE and row.runs]
         seeds = [graph.index[name] for name in outputs]
         step = TrainingStep(forward)
     else:
         step = held
+        step.forward = [i for i in step.forward if rows[i].runs]
         in_forward = set(step.forward)
         # The loss: what the forward computes that nothing of the forward reads.
         seeds = [i for i in step.forward if not any(r in in_forward for r in graph.readers[i])]
