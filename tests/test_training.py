@@ -352,6 +352,41 @@ def test_a_tf1_while_loop_and_a_v2_while_are_named_not_estimated():
     }
 
 
+@pytest.mark.parametrize("control_flow_v2", [False, True])
+def test_a_loop_whose_outputs_leave_through_a_tensor_list_is_named_not_dropped(
+    control_flow_v2,
+):
+    # A Keras RNN's shape: the loop writes each step's h into a TensorList (a variant
+    # tensor), and the output reads the stacked list. The gradient reaches the loop's
+    # MatMul through that list, so its backward is named as not estimated, never a
+    # silent 0 (lstm.keras once said train = forward + the dense layer's 2,560 alone).
+    def loop():
+        x = tf1.placeholder(tf.float32, [4, 8], name="x")
+        w = variable("w", (8, 8))
+        steps = tf.TensorArray(tf.float32, size=3, element_shape=[4, 8])
+
+        def body(i, h, steps):
+            h = h @ w
+            return i + 1, h, steps.write(i, h)
+
+        _, _, steps = tf.while_loop(lambda i, h, s: i < 3, body, [0, x, steps])
+        tf.identity(steps.stack()[-1], name="out")
+
+    graph = build(loop, control_flow_v2)
+    p = tfflops.profile(graph, outputs=["out"], convention="macs", tfprof=False, training=True)
+    reasons = {s.op: s.reason for s in p.training.skipped}
+    if control_flow_v2:
+        assert reasons == {
+            "While": "calls functions (the backward of function bodies is not estimated)"
+        }
+    else:
+        assert reasons["MatMul"] == "inside a while loop (its backward runs once per iteration)"
+    # the forward alone: 3 iterations of [4,8] @ [8,8], 3·4·8·8 = 768 MACs; the figure says
+    # what it leaves out
+    assert p.totals["train_flops"] == 768
+    assert any(n.startswith("train_flops leaves out the backward pass of ") for n in p.notes)
+
+
 # ---------------------------------------------------------------- a graph holding its step
 
 

@@ -82,6 +82,12 @@ MOVES_DATA = frozenset(
         "Cast",
         "AddN",
         "Sum",  # its gradient broadcasts (Tile)
+        # a TensorList's gradient is another list: stack ↔ unstack, get ↔ set
+        "TensorListFromTensor",
+        "TensorListGetItem",
+        "TensorListSetItem",
+        "TensorListStack",
+        "TensorListGather",
         # control flow: the gradient goes back through the branch, the loop
         "Switch",
         "RefSwitch",

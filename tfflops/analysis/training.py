@@ -46,7 +46,9 @@ from tfflops.graph.phases import (
 )
 from tfflops.graph.tensors import DT, FLOAT_DTYPES, NodeAttrs, base_dtype
 
-_GRADIENT_DTYPES = FLOAT_DTYPES | {DT["DT_RESOURCE"]}  # a resource: a variable's handle
+# A resource is a variable's handle; a variant a TensorList's, which carries an RNN's steps
+# out of its loop (the gradient flows back through the list).
+_GRADIENT_DTYPES = FLOAT_DTYPES | {DT["DT_RESOURCE"], DT["DT_VARIANT"]}
 _TAPE_SCOPE = "gradient_tape/"  # what a GradientTape names the backward ops it records
 
 
@@ -166,10 +168,12 @@ def _leaves(row: NodeCount) -> list[NodeCount]:
 
 
 def _carries_gradient(shapes: ShapeResult, j: int, k: int) -> bool:
-    """Output ``k`` of node ``j`` is floating-point (or a variable's handle), or of an
-    unknown type — then the estimate tries, and says so if it cannot."""
+    """Output ``k`` of node ``j`` is floating-point (or a variable's or a TensorList's
+    handle), or of an unknown type — then the estimate tries, and says so if it cannot."""
     outs = shapes.by_id[j]
-    return k >= len(outs) or base_dtype(outs[k].dtype) in _GRADIENT_DTYPES
+    if k >= len(outs) or outs[k].dtype == DT["DT_INVALID"]:
+        return True
+    return base_dtype(outs[k].dtype) in _GRADIENT_DTYPES
 
 
 def _outputs_carry(shapes: ShapeResult, i: int) -> bool:
