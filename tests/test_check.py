@@ -412,6 +412,21 @@ def test_fail_on_mismatch_fails_a_model_with_one():
     assert result.failures == ["1 node(s) where tfflops and tf.profiler disagree: conv"]
 
 
+def test_a_pass_says_what_it_could_not_count(capsys):
+    # conv_bias with its batch left unknown: its 3 nodes cannot be counted, so its FLOPs are
+    # 0 — under a 1M budget, a pass, but never a silent one.
+    unknown = ["--input-shape", "x=-1,32,32,3", "--no-tfprof", "--max-flops", "1M"]
+    code, out, err = check(capsys, CONV_BIAS, *unknown)
+    assert code == 0, out + err
+    assert (
+        "· 3 node(s) not counted, their shapes unknown: conv, bias_add, output "
+        "(--fail-on unknown-shape fails on it)"
+    ) in flat(out)
+    assert "0 FLOPs (tfprof)" in flat(out)
+    code, out, err = check(capsys, CONV_BIAS, *unknown, "--fail-on", "unknown-shape")
+    assert code == 1, out + err
+
+
 def test_fail_on_mismatch_with_tf_profiler(capsys):
     """The one check through tf.profiler: conv_bias has no mismatch."""
     code, out, err = check(capsys, CONV_BIAS, "--fail-on", "mismatch", "--max-flops", "1M")

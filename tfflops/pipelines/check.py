@@ -370,7 +370,8 @@ class Check:
     """One figure of one model against its budget and baseline, or one finding.
 
     Also one JUnit test case. ``failures`` say why it failed; ``remarks`` are reported
-    without failing (a figure that shrank, or grew within the tolerance).
+    without failing (a figure that shrank or grew within the tolerance, a finding not
+    in ``fail_on``).
     """
 
     name: str  # a figure, a finding, or "baseline"
@@ -479,15 +480,20 @@ def evaluate(
                 remarks.append(growth)
         checks.append(Check(figure, label, value, budget, old, tuple(failures), tuple(remarks)))
     for finding in FINDINGS:
-        if finding not in fail_on:
-            continue
         nodes = m.findings[finding]
-        failures = ()
+        if finding not in fail_on and not nodes:
+            continue
+        failures, remarks = (), ()
         if nodes:
             more = len(nodes) - _NODES_NAMED
             shown = ", ".join(nodes[:_NODES_NAMED]) + (f", … {more} more" if more > 0 else "")
-            failures = (f"{len(nodes)} node(s) {_FINDING_WORDS[finding]}: {shown}",)
-        checks.append(Check(finding, finding, len(nodes), failures=failures))
+            text = f"{len(nodes)} node(s) {_FINDING_WORDS[finding]}: {shown}"
+            # a figure that leaves nodes out never passes in silence
+            if finding in fail_on:
+                failures = (text,)
+            else:
+                remarks = (f"{text} (--fail-on {finding} fails on it)",)
+        checks.append(Check(finding, finding, len(nodes), failures=failures, remarks=remarks))
     return ModelResult(m.model, key, m, tuple(checks))
 
 

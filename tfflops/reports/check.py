@@ -108,7 +108,7 @@ def render_markdown(run: CheckRun) -> str:
         out += [f"- `{_md(r.key)}`: {_md(f)}" for r in run.failed for f in r.failures]
     remarks = [(r, x) for r in run.results for x in r.remarks]
     if remarks:
-        out += ["", "#### Changes within limits", ""]
+        out += ["", "#### Within limits", ""]
         out += [f"- `{_md(r.key)}`: {_md(x)}" for r, x in remarks]
     if run.unmatched:
         out += ["", "#### Baseline entries without a model", "", f"- {_md(unmatched_remark(run))}"]
