@@ -61,7 +61,7 @@ CAUSES = {
     "training": "optimizer and gradient subgraphs",
     "save_summary": "summaries and save/restore",
     "control_edges": "subgraphs kept alive by control edges",
-    "control_flow": "lowered control flow (both branches counted)",
+    "control_flow": "lowered control flow (Switch/Merge: tfprof counts both branches)",
     "constant_folding": "constant-only subgraphs",
     "renamed": "renamed nodes",
     "variables": "variables → constants (reads, Identity)",
