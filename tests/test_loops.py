@@ -320,3 +320,148 @@ def test_weight_bytes_are_the_parameters_bytes(rnns):
     p = tfflops.profile(paths["while"], tfprof=False)
     # 175 float32 parameters; the zero state [1,4] twice is no weight
     assert (p.totals["params"], p.totals["weight_bytes"]) == (175, 175 * 4)
+
+
+# ------------------------------------------- loops and branches outside Keras' RNNs
+
+V8 = np.ones([8, 8], np.float32)  # h @ V: 8*8 = 64 MACs an iteration on h[1,8]
+
+
+def frozen_function(fn, *specs, lower: bool) -> proto.GraphDef:
+    concrete = tf.function(fn).get_concrete_function(*specs)
+    converted = convert_variables_to_constants_v2(concrete, lower_control_flow=lower)
+    return graph_def_of(converted.graph.as_graph_def())
+
+
+def stepped(x):
+    """Autograph's ``for i in tf.range(2, 11, 3)``: 2, 5, 8."""
+    h = x
+    for _ in tf.range(2, 11, 3):
+        h = tf.tanh(h @ V8)
+    return h
+
+
+def descending(x):
+    """``tf.range(10, 0, -3)``: 10, 7, 4, 1."""
+    h = x
+    for _ in tf.range(10, 0, -3):
+        h = tf.tanh(h @ V8)
+    return h
+
+
+@pytest.mark.parametrize("lower", [False, True], ids=["While", "lowered"])
+@pytest.mark.parametrize("fn, trips", [(stepped, 3), (descending, 4)])
+def test_a_range_loop_steps_by_its_delta_even_once_it_is_a_loop_variable(fn, trips, lower):
+    # Lowered, autograph's delta is a loop variable the body passes through (a v1 Merge),
+    # not a constant: the step is its initial value.
+    graph_def = frozen_function(fn, tf.TensorSpec([1, 8]), lower=lower)
+    p = tfflops.profile(graph_def, convention="macs", tfprof=False)
+    assert [loop.trips for loop in p.loops] == [trips]
+    assert p.totals["flops"] == {3: 192, 4: 256}[trips]  # 3*64, 4*64
+
+
+def alternating(x):
+    """Four iterations: h @ V on even ones (64 MACs), (h @ V) @ V on odd ones (128)."""
+    h = x
+    for i in tf.range(4):
+        h = tf.cond(i % 2 == 0, lambda h=h: h @ V8, lambda h=h: (h @ V8) @ V8)
+    return h
+
+
+@pytest.mark.parametrize("lower", [False, True], ids=["If", "lowered"])
+def test_a_branch_not_known_statically_makes_the_total_an_upper_bound_and_says_so(lower):
+    # The model runs 2*64 + 2*128 = 384 MACs; the branch depends on i.
+    graph_def = frozen_function(alternating, tf.TensorSpec([1, 8]), lower=lower)
+    p = tfflops.profile(graph_def, convention="macs", tfprof=False)
+    # The most expensive branch each iteration: 4*128 — in the totals, not only the If's.
+    assert p.totals["flops"] == 512
+    if lower:
+        (note,) = [n for n in p.notes if "Switch predicate(s)" in n]
+        assert note.startswith("1 Switch predicate(s) not known statically: the most expensive")
+        assert "(an upper bound;" in note
+    else:
+        (note,) = [n for n in p.notes if "If/Case" in n]
+        assert note.startswith("1 If/Case node(s) whose predicate or branch index is not known")
+        assert "most expensive branch under macs/exact/exact-bias/full (an upper bound" in note
+        assert note.endswith("/while/cond")
+    assert "If/Case" not in " ".join(
+        tfflops.profile(frozen_function(stepped, tf.TensorSpec([1, 8]), lower=lower)).notes
+    )
+
+
+def switched(x, k):
+    """Branch 0: x @ V (64 MACs); 1: (x @ V) @ V (128); 2, the default: three (192)."""
+    return tf.switch_case(k, [lambda: x @ V8, lambda: (x @ V8) @ V8, lambda: ((x @ V8) @ V8) @ V8])
+
+
+@pytest.mark.parametrize(
+    "index, macs, params",
+    # each @ V8 reads a constant of its own, [8,8]: those of the branch counted; fed, the
+    # most expensive branch's 192 MACs, and every branch's constants: 6*64 = 384
+    [(1, 128, 128), (2, 192, 192), (7, 192, 192), (-1, 192, 192), (None, 192, 384)],
+)
+def test_a_case_frozen_to_switch_n_counts_the_branch_its_index_runs(index, macs, params):
+    # Freezing lowers tf.switch_case to _SwitchN + Merge; an index out of range runs the
+    # last branch, as TensorFlow's kernel does. Fed, the most expensive (an upper bound).
+    if index is None:
+        graph_def = frozen_function(
+            switched, tf.TensorSpec([1, 8]), tf.TensorSpec([], tf.int32), lower=False
+        )
+    else:
+        graph_def = frozen_function(
+            lambda x: switched(x, tf.constant(index)), tf.TensorSpec([1, 8]), lower=False
+        )
+    assert any(n.op == "_SwitchN" for n in graph_def.node)
+    p = tfflops.profile(graph_def, convention="macs", tfprof=False)
+    assert (p.totals["flops"], p.totals["params"]) == (macs, params)
+    assert p.unsupported_ops == {}
+    upper_bound = any("Switch predicate(s) not known statically" in n for n in p.notes)
+    assert upper_bound == (index is None)
+    checked = tfflops.profile(graph_def)  # tf.profiler counts every branch: 2*(64+128+192)
+    assert checked.totals["tfprof_flops"] == checked.totals["flops"] == 768
+    assert checked.mismatches() == []
+
+
+class Cell:
+    """A minimal TF1 RNN cell for ``dynamic_rnn``: h' = tanh([x, h] @ W + b)."""
+
+    state_size = output_size = U
+
+    def zero_state(self, batch, dtype):
+        return tf.zeros([batch, U], dtype)
+
+    def __call__(self, x, h, scope=None):
+        v1 = tf.compat.v1
+        with v1.variable_scope("cell", reuse=v1.AUTO_REUSE):
+            w = v1.get_variable("W", [F + U, U])
+            b = v1.get_variable("b", [U], initializer=v1.zeros_initializer())
+        y = tf.tanh(tf.concat([x, h], 1) @ w + b)
+        return y, y
+
+
+@pytest.mark.parametrize("lengths, steps", [(None, T), ([4], 4)])
+def test_tf1_dynamic_rnn_reads_its_steps_through_tensor_arrays(lengths, steps):
+    # Control flow v1: dynamic_rnn keeps its steps in TensorArrayV3s (Scatter before the
+    # loop, Read and Write in it, Gather after it). Given sequence lengths its loop stops
+    # at the longest: min(T, max(lengths)).
+    graph = tf.Graph()
+    tf.compat.v1.disable_control_flow_v2()
+    try:
+        with graph.as_default():
+            x = tf.compat.v1.placeholder(tf.float32, [1, T, F], name="x")
+            kwargs = {} if lengths is None else {"sequence_length": tf.constant(lengths)}
+            out, _ = tf.compat.v1.nn.dynamic_rnn(Cell(), x, dtype=tf.float32, **kwargs)
+            tf.identity(out[:, -1] @ tf.ones([U, D]), name="output")
+    finally:
+        tf.compat.v1.enable_control_flow_v2()
+    graph_def = graph_def_of(graph.as_graph_def())
+    assert any(n.op == "TensorArrayGatherV3" for n in graph_def.node)
+    p = tfflops.profile(graph_def, outputs=["output"], convention="macs", tfprof=False)
+    assert [loop.trips for loop in p.loops] == [steps]
+    # steps * (5 + 4)*4 in the cell, then out[:, -1] [1,4] @ [4,3]: 12 — the Gather after
+    # the loop gives out its shape [1,6,4] (T first, transposed back)
+    assert p.totals["flops"] == {6: 228, 4: 156}[steps]  # 6*36 + 12, 4*36 + 12
+    # W 9*4 + b 4; the ones [4,3] is a constant of the code (the graph has variables)
+    assert p.totals["params"] == 40
+    assert p.unsupported_ops == {}
+    assert tfflops.profile(graph_def, outputs=["output"]).mismatches() == []

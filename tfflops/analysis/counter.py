@@ -109,10 +109,29 @@ def count_graph(
     if frames is not None and frames.open_conds:
         notes.append(
             f"{frames.open_conds} Switch predicate(s) not known statically: the most expensive "
-            f"side counted, the other's {not_taken} node(s) 0 times (tfprof: both sides, as "
-            "tf.profiler counts them)"
+            f"side counted, the others' {not_taken} node(s) 0 times (an upper bound; a lowered "
+            "Case's _SwitchN has a side per branch; tfprof: every side, as tf.profiler counts "
+            "them)"
         )
+    if counter.open_branches:
+        notes.append(_open_branches_note(counter.open_branches))
     return GraphCount(rows, loops, notes)
+
+
+def _open_branches_note(names: list[str]) -> str:
+    """The If/Case nodes counted by their most expensive branch: the total is an upper
+    bound, which the totals must say (the node's own note is not enough)."""
+    return (
+        f"{len(names)} If/Case node(s) whose predicate or branch index is not known "
+        f"statically, each counted by its most expensive branch under macs/exact/"
+        f"exact-bias/full (an upper bound; tfprof: every branch): {_named(names)}"
+    )
+
+
+def _named(items: list[str]) -> str:
+    """The first _NAMED items, and how many more."""
+    more = f" and {len(items) - _NAMED} more" if len(items) > _NAMED else ""
+    return ", ".join(items[:_NAMED]) + more
 
 
 def weights_marked(graph: Graph) -> bool:
@@ -216,8 +235,7 @@ def _constant_notes(constants: list[Constant]) -> list[str]:
         found = sorted(c for c in constants if c.why == why)
         if not found:
             continue
-        shown = ", ".join(f"{c.where} [{','.join(map(str, c.shape))}]" for c in found[:_NAMED])
-        more = f" and {len(found) - _NAMED} more" if len(found) > _NAMED else ""
+        shown = _named([f"{c.where} [{','.join(map(str, c.shape))}]" for c in found])
         elements = sum(math.prod(c.shape) for c in found)
         reason = (
             "the loop rewrites them"
@@ -227,7 +245,7 @@ def _constant_notes(constants: list[Constant]) -> list[str]:
         )
         notes.append(
             f"not parameters: {len(found)} constant(s), {elements:,} elements, {why} "
-            f"({reason}): {shown}{more}"
+            f"({reason}): {shown}"
         )
     return notes
 

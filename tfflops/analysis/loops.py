@@ -26,7 +26,7 @@ counter keeps the side that costs the most (``cheaper_sides``), as for a v2 ``If
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tfflops.analysis.shapes import BodyRun, CallShapes, ShapeResult
 from tfflops.errors import TfflopsError
@@ -243,8 +243,9 @@ def _v2_step(body, shapes: ShapeResult, i: int) -> int | None:
     return _step(graph, shapes, j, lambda e: graph.names[_through(graph, e)[0]] == body.args[i])
 
 
-def _step(graph: Graph, shapes: ShapeResult, j: int, is_var) -> int | None:
-    """Node ``j`` adds (or subtracts) a known integer to the variable ``is_var`` tells."""
+def _step(graph: Graph, shapes: ShapeResult, j: int, is_var, known=None) -> int | None:
+    """Node ``j`` adds (or subtracts) a known integer to the variable ``is_var`` tells;
+    ``known(edge)`` → the integer an edge carries (default: its static value)."""
     sign = _STEPS.get(graph.op_list[j])
     data = graph.data_in[j]
     if sign is None or len(data) != 2:
@@ -253,7 +254,8 @@ def _step(graph: Graph, shapes: ShapeResult, j: int, is_var) -> int | None:
         if sign < 0 and side == 1:
             break  # c − var is no counter
         if is_var(data[side]):
-            step = _int(_value(shapes, *_through(graph, data[1 - side])))
+            edge = _through(graph, data[1 - side])
+            step = known(edge) if known is not None else _int(_value(shapes, *edge))
             return None if step is None else sign * step
     return None
 
@@ -364,8 +366,28 @@ def _merge_var(graph: Graph, shapes: ShapeResult, j: int) -> _Var | None:
     """The v1 loop variable Merge ``j`` holds: a counter, an invariant, else None.
 
     Its inputs are ``Enter(initial value)`` and ``NextIteration(update)``; in the body the
-    variable is ``Switch(Merge, LoopCond):1``, which an invariant's update is.
+    variable is ``Switch(Merge, LoopCond):1``, which an invariant's update is. A counter's
+    step is a constant or an invariant (a lowered ``for i in tf.range(a, b, d)`` carries
+    ``d`` as a loop variable).
     """
+    found = _merge_parts(graph, shapes, j)
+    if found is None:
+        return None
+    var, update, is_var = found
+    if is_var(update):
+        return var
+
+    def known(edge) -> int | None:
+        value = _int(_value(shapes, *edge))
+        return value if value is not None else _invariant_init(graph, shapes, edge)
+
+    step = _step(graph, shapes, update[0], is_var, known)
+    return None if step is None else replace(var, step=step)
+
+
+def _merge_parts(graph: Graph, shapes: ShapeResult, j: int):
+    """Merge ``j`` as a loop variable: (its _Var without a step, the edge of its update,
+    ``is_var(edge)``: the edge reads the variable in the body), or None."""
     ops, data_in = graph.op_list, graph.data_in
     entry = [e for e in data_in[j] if ops[e[0]] in ENTER_OPS]
     back = [e for e in data_in[j] if ops[e[0]] in BACK_EDGE_OPS]
@@ -385,10 +407,22 @@ def _merge_var(graph: Graph, shapes: ShapeResult, j: int) -> _Var | None:
 
     enter = entry[0][0]  # named after its initial value, as a v2 While's variables are
     name = graph.names[data_in[enter][0][0]] if data_in[enter] else graph.names[j]
-    if is_var(update):
-        return _Var(name, init)
-    step = _step(graph, shapes, update[0], is_var)
-    return None if step is None else _Var(name, init, step)
+    return _Var(name, init), update, is_var
+
+
+def _invariant_init(graph: Graph, shapes: ShapeResult, edge: tuple[int, int]) -> int | None:
+    """The initial value of the loop invariant ``edge`` reads in a body
+    (``Switch(Merge):1`` of a Merge whose update is that Switch), else None."""
+    s, port = edge
+    if graph.op_list[s] not in SWITCH_OPS or port != 1 or not graph.data_in[s]:
+        return None
+    merge = _through(graph, graph.data_in[s][0])[0]
+    if graph.op_list[merge] not in MERGE_OPS:
+        return None
+    found = _merge_parts(graph, shapes, merge)
+    if found is None or not found[2](found[1]):
+        return None
+    return found[0].init
 
 
 def state_inputs(graph: Graph, shapes: ShapeResult) -> set[tuple[int, int]]:
@@ -431,6 +465,23 @@ def _on_body_side(graph: Graph, i: int, frame, body, seen, inner: _Frame) -> boo
     return any(frame[j] == f and body[j] for j in graph.control_in[i] if seen[j])
 
 
+def _live_port(graph: Graph, i: int, selector) -> int:
+    """The only output Switch ``i`` writes, its predicate or index known statically (-1:
+    not known). A Switch writes output 1 on true, 0 on false; a ``_SwitchN`` (a lowered
+    Case) the output its index names, the last for an index out of range (its default
+    branch, as TensorFlow's kernel does)."""
+    if selector is None or selector.size != 1:
+        return -1
+    value = selector.reshape(-1)[0]
+    if graph.op_list[i] != "_SwitchN":
+        return int(bool(value))
+    outs = graph.defs[i].attr.get("num_outs")
+    if outs is None or outs.i < 1:
+        return -1
+    index = int(value)
+    return index if 0 <= index < outs.i else outs.i - 1
+
+
 def _runs(graph: Graph, shapes: ShapeResult, order: list[int], frame_of: _FrameOf) -> Frames:
     """Runs per node from the frames' trip counts and the static Switches (module doc)."""
     ops, data_in, control_in = graph.op_list, graph.data_in, graph.control_in
@@ -439,7 +490,11 @@ def _runs(graph: Graph, shapes: ShapeResult, order: list[int], frame_of: _FrameO
     runs = [1] * n
     body = bytearray(n)  # on its frame's body side (after the loop's Switch)
     dead = bytearray(n)
-    dead_port = [-1] * n  # a Switch with a known predicate: the output it never writes
+    live_port = [-1] * n  # a Switch with a known predicate: the only output it writes
+
+    def cut(j: int, k: int) -> bool:  # output k of node j is never written
+        return live_port[j] not in (-1, k)
+
     seen = bytearray(n)
     open_preds: set[tuple[int, int]] = set()
     open_pred = [None] * n  # a Switch whose predicate is not known: that predicate
@@ -457,11 +512,11 @@ def _runs(graph: Graph, shapes: ShapeResult, order: list[int], frame_of: _FrameO
         data = data_in[i]
         if op in MERGE_OPS:
             live = [e for e in data if seen[e[0]]]
-            dead[i] = bool(live) and all(dead[j] or dead_port[j] == k for j, k in live)
-            sides = [side(j, k) for j, k in live if not (dead[j] or dead_port[j] == k)]
+            dead[i] = bool(live) and all(dead[j] or cut(j, k) for j, k in live)
+            sides = [side(j, k) for j, k in live if not (dead[j] or cut(j, k))]
             guards[i] = frozenset.intersection(*sides) if sides else _NO_GUARDS
         else:
-            dead[i] = any(dead[j] or dead_port[j] == k for j, k in data if seen[j]) or any(
+            dead[i] = any(dead[j] or cut(j, k) for j, k in data if seen[j]) or any(
                 dead[j] for j in control_in[i] if seen[j] and ops[j] not in SWITCH_OPS
             )
             if open_preds:
@@ -470,10 +525,8 @@ def _runs(graph: Graph, shapes: ShapeResult, order: list[int], frame_of: _FrameO
                     *(guards[j] for j in control_in[i] if seen[j]),
                 )
         if op in SWITCH_OPS and len(data) == 2 and data[1][0] not in loop_conds:
-            pred = _value(shapes, *data[1])
-            if pred is not None and pred.size == 1:
-                dead_port[i] = 0 if bool(pred.reshape(-1)[0]) else 1
-            else:  # conds on one predicate (through Identity) take the same side
+            live_port[i] = _live_port(graph, i, _value(shapes, *data[1]))
+            if live_port[i] < 0:  # conds on one predicate (through Identity) take one side
                 open_pred[i] = _through(graph, data[1])
                 open_preds.add(open_pred[i])
         if op in ENTER_OPS:

@@ -274,13 +274,16 @@ class NodeCounter:
 
     ``given``: trip counts by loop name (--loop-iterations); ``weights_marked``: the graph
     tells its weights apart (variables, or frozen ones): other float constants are not
-    parameters. ``loops`` collects every loop met, by name.
+    parameters. ``loops`` collects every loop met, by name; ``open_branches`` every If or
+    Case counted by its most expensive branch (its selector not known statically, its
+    branches' costs unequal: the count is an upper bound).
     """
 
     def __init__(self, given: Mapping[str, int], weights_marked: bool):
         self.given = given
         self.weights_marked = weights_marked
         self.loops: dict[str, Loop] = {}
+        self.open_branches: list[str] = []
         self.memo: dict[int, _Counted] = {}
 
     def count_node(
@@ -454,6 +457,8 @@ class NodeCounter:
                     key=lambda b: (_full(analysed[b][3].cost), analysed[b][3].cost.macs, -b),
                 )
                 why = "not known statically: the most expensive branch"
+                if len({(_full(b[3].cost), b[3].cost.macs) for b in analysed}) > 1:
+                    self.open_branches.append(where)
             _, role, run, _ = analysed[chosen]
             selector = "predicate" if call.kind == "if" else "branch index"
             head = (

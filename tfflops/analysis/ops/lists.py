@@ -8,6 +8,12 @@ elements of its tensor's shape without the first dimension, and as many as that
 dimension. ``TensorListStack`` gives ``[count] + element shape``. Nothing here computes:
 reading or writing elements moves data (ZERO), making or measuring a handle does not
 (VIEW).
+
+TF1's TensorArrays (``TensorArrayV3``, and V2 in graphs of TensorFlow 1.0–1.2; TF1's
+``dynamic_rnn`` keeps its steps in them) are the same idea with a resource handle
+(V2: a string pair) that the reads and writes take: the handle's TensorInfo carries what
+``TensorArrayV3``'s attributes say of the elements (``element_shape``, and ``size`` unless
+``dynamic_size``), and every op that takes the handle reads it there.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from tfflops.analysis.ops.base import (
     TensorInfo,
     UnknownShape,
     info,
+    no_outputs,
     register,
 )
 from tfflops.graph.tensors import DT, Shape
@@ -158,3 +165,82 @@ register("TensorListStack", shape=stack_shape, cost=ZERO)
 register("TensorListGather", shape=gather_shape, cost=ZERO)
 register("TensorListLength", shape=length_shape, cost=VIEW)
 register("TensorListElementShape", shape=element_shape_shape, cost=VIEW)
+
+
+# ---------------------------------------------------------------- TF1 TensorArrays
+
+
+def _tensor_array_handle(c: ShapeCtx, items: ListItems) -> TensorInfo:
+    if c.op.endswith("V2"):
+        return TensorInfo((2,), DT["DT_STRING"], items=items)
+    return TensorInfo((), DT["DT_RESOURCE"], items=items)
+
+
+def tensor_array_shape(c: ShapeCtx) -> list[TensorInfo]:
+    """TensorArrayV3(size) → (handle, flow): ``size`` elements of ``element_shape``."""
+    length = None if c.attr("dynamic_size", False) else _count(c.maybe_value(0))
+    items = ListItems(c.attr("element_shape"), c.attr("dtype", DT["DT_INVALID"]), length)
+    handle = _tensor_array_handle(c, items)
+    return [handle] if c.op == "TensorArrayV2" else [handle, _FLOW]
+
+
+def tensor_array_grad_shape(c: ShapeCtx) -> list[TensorInfo]:
+    """TensorArrayGradV3(handle, flow_in) → (a handle like the forward one's, flow)."""
+    handle = _tensor_array_handle(c, _items(c))
+    return [handle] if c.op == "TensorArrayGradV2" else [handle, _FLOW]
+
+
+def tensor_array_read_shape(c: ShapeCtx) -> list[TensorInfo]:
+    """TensorArrayReadV3(handle, index, flow_in): one element."""
+    return [info(_items(c).shape, c.attr("dtype", DT["DT_INVALID"]))]
+
+
+def tensor_array_gather_shape(c: ShapeCtx) -> list[TensorInfo]:
+    """TensorArrayGatherV3(handle, indices, flow_in): [len(indices)] + element shape."""
+    element = _join(_items(c).shape, c.attr("element_shape"))
+    indices = c.shape(1)
+    rows = indices[0] if indices else None
+    shape = None if element is None else (rows, *element)
+    return [info(shape, c.attr("dtype", DT["DT_INVALID"]))]
+
+
+def tensor_array_concat_shape(c: ShapeCtx) -> list[TensorInfo]:
+    """TensorArrayConcatV3(handle, flow_in) → (the elements joined on their first
+    dimension, their lengths)."""
+    items = _items(c)
+    rest = _join(None if not items.shape else items.shape[1:], c.attr("element_shape_except0"))
+    rows = None
+    if items.shape and items.shape[0] is not None and items.length is not None:
+        rows = items.shape[0] * items.length
+    shape = None if rest is None else (rows, *rest)
+    return [info(shape, c.attr("dtype", DT["DT_INVALID"])), info((items.length,), DT["DT_INT64"])]
+
+
+def tensor_array_size_shape(c: ShapeCtx) -> list[TensorInfo]:
+    """TensorArraySizeV3(handle, flow_in): an int32 scalar, known when the size is."""
+    length = _items(c).length
+    return [info((), DT["DT_INT32"], None if length is None else np.int32(length))]
+
+
+def flow_shape(c: ShapeCtx) -> list[TensorInfo]:
+    """TensorArrayWriteV3 / ScatterV3 / SplitV3: the flow out, a float scalar."""
+    return [_FLOW]
+
+
+_FLOW = TensorInfo((), DT["DT_FLOAT"])
+
+for _v in ("V2", "V3"):
+    register(f"TensorArray{_v}", shape=tensor_array_shape, cost=VIEW)
+    register(f"TensorArrayGrad{_v}", shape=tensor_array_grad_shape, cost=VIEW)
+    register(f"TensorArrayRead{_v}", shape=tensor_array_read_shape, cost=ZERO)
+    register(f"TensorArrayGather{_v}", shape=tensor_array_gather_shape, cost=ZERO)
+    register(f"TensorArrayConcat{_v}", shape=tensor_array_concat_shape, cost=ZERO)
+    register(
+        f"TensorArrayWrite{_v}",
+        f"TensorArrayScatter{_v}",
+        f"TensorArraySplit{_v}",
+        shape=flow_shape,
+        cost=ZERO,
+    )
+    register(f"TensorArraySize{_v}", shape=tensor_array_size_shape, cost=VIEW)
+    register(f"TensorArrayClose{_v}", shape=no_outputs, cost=VIEW)

@@ -16,6 +16,7 @@ from tfflops.analysis.ops.base import (
     UnknownShape,
     info,
     no_outputs,
+    output_count,
     register,
     same_as_input,
 )
@@ -77,6 +78,13 @@ def switch_shape(c: ShapeCtx) -> list[TensorInfo]:
     return [same, same]
 
 
+def switch_n_shape(c: ShapeCtx) -> list[TensorInfo]:
+    """_SwitchN(data, output_index), a lowered Case: ``num_outs`` outputs, each the data
+    (only the one the index picks is written)."""
+    same = c.ins[0] or TensorInfo(None, DT["DT_INVALID"])
+    return [same] * output_count(c.attr("num_outs"))
+
+
 def merge_shape(c: ShapeCtx) -> list[TensorInfo]:
     infos = [i for i in c.ins if i is not None]
     known = [i for i in infos if i.shape is not None and None not in i.shape]
@@ -118,6 +126,7 @@ register(
 register("IdentityN", shape=identity_n_shape, cost=VIEW)
 register("EnsureShape", shape=ensure_shape_shape, cost=VIEW)
 register("Switch", "RefSwitch", shape=switch_shape, cost=VIEW)
+register("_SwitchN", shape=switch_n_shape, cost=VIEW)
 register("Merge", "RefMerge", shape=merge_shape, cost=VIEW)
 register("VarIsInitializedOp", "IsVariableInitialized", shape=bool_scalar, cost=VIEW)
 register(
