@@ -16,15 +16,18 @@ def placeholder(g, name, shape, dtype=DT_FLOAT):
     return name
 
 
-def weights(g, name, shape):
-    """A float Const of ``shape``, every element 0.5."""
+def weights(g, name, shape, dtype=DT_FLOAT):
+    """A Const of ``shape``, every element 0.5 (float) or 1 (another dtype)."""
     n = g.node.add(name=name, op="Const")
-    n.attr["dtype"].type = DT_FLOAT
+    n.attr["dtype"].type = dtype
     t = n.attr["value"].tensor
-    t.dtype = DT_FLOAT
+    t.dtype = dtype
     for d in shape:
         t.tensor_shape.dim.add(size=d)
-    t.float_val.append(0.5)
+    if dtype == DT_FLOAT:
+        t.float_val.append(0.5)
+    else:
+        t.int_val.append(1)
     return name
 
 

@@ -148,6 +148,24 @@ def test_constants_are_parameters_unless_the_graph_marks_its_weights():
     assert not any(n.startswith("not parameters") for n in plain.notes)
 
 
+def test_an_integer_variable_frozen_is_a_parameter_an_integer_constant_is_not():
+    # Keras' model.quantize("int8") keeps a Dense kernel in an int8 variable: frozen, an
+    # int8 `…/resource` Const, cast and multiplied. The graph's own integer constants
+    # (a shape, here one the Reshape reads) are no weights.
+    g = proto.GraphDef()
+    placeholder(g, "x", (1, 3))
+    weights(g, "dense/ReadVariableOp/resource", (3, 4), dtype=proto.DATA_TYPES["DT_INT8"])
+    ints(g, "shape", [3, 4])
+    op(g, "kernel", "Reshape", ["dense/ReadVariableOp/resource", "shape"])
+    cast = g.node.add(name="float_kernel", op="Cast", input=["kernel"])
+    cast.attr["DstT"].type = proto.DATA_TYPES["DT_FLOAT"]
+    op(g, "dense", "MatMul", ["x", "float_kernel"])
+    p = tfflops.profile(g, outputs=["dense"], convention="macs", tfprof=False)
+    assert p.totals["flops"] == 12  # 3*4
+    assert p.totals["params"] == 12  # the int8 kernel's 3*4; not the shape's 2
+    assert p.totals["weight_bytes"] == 12  # 1 byte each
+
+
 def test_a_parameter_counts_on_the_op_that_reads_its_value_not_through_a_control_edge():
     # A lowered loop's Enter of a weight also gates a NoOp by control, which gates the
     # Identity of another loop variable: the weight must not land on that variable's

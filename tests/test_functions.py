@@ -622,3 +622,26 @@ def test_a_loop_of_two_billion_iterations_is_counted_not_run():
     # 2^31 − 1 iterations of Relu on [2,3] (6) and i + 1 (1); the condition 2^31 times.
     assert p.total_flops("full") == (2**31 - 1) * 7 + 2**31
     assert p.total_flops("tfprof") == 1 + 1  # one i + 1, one i < bound, as tf.profiler
+
+
+class Wasteful(tf.Module):
+    """A signature that reads a variable into a matmul nothing needs: TensorFlow still
+    runs the read (every read of a resource is one of the function's control outputs)."""
+
+    def __init__(self):
+        self.w = tf.Variable(tf.ones([6, 5]))
+        self.u = tf.Variable(tf.ones([5, 3]))
+        self.dead = tf.Variable(tf.ones([6, 7]))
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 6])])
+    def serve(self, x):
+        unused = x @ self.dead  # noqa: F841
+        return {"y": (x @ self.w) @ self.u}
+
+
+def test_a_variable_only_a_dead_node_reads_is_no_parameter(tmp_path):
+    module = Wasteful()
+    tf.saved_model.save(module, str(tmp_path / "saved"), signatures=module.serve)
+    p = tfflops.profile(tmp_path / "saved", convention="macs", tfprof=False)
+    assert p.totals["flops"] == 45  # x[1,6] @ w[6,5]: 30, then @ u[5,3]: 15
+    assert p.totals["params"] == 45  # w 6*5 + u 5*3; not dead's 6*7 = 42

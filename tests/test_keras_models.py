@@ -71,3 +71,18 @@ def test_resnet50_reference_figures(frozen_models):
     stem = [r for r in p.node_records() if r["output_shapes"] == [[1, 112, 112, 64]]]
     stem_conv = next(r for r in stem if r["op"] == "Conv2D")
     assert stem_conv["flops"] == 236027904  # 2*7*7*3 * 112*112*64 (Pad 3 + VALID, stride 2)
+
+
+def test_a_model_quantized_to_int8_counts_its_int8_kernels(tmp_path):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    x = keras.Input((6,), name="x")
+    model = keras.Model(x, keras.layers.Dense(3)(keras.layers.Dense(5)(x)))
+    model.quantize("int8")  # int8 kernels, float32 scales and biases
+    model.save(tmp_path / "int8.keras")
+    p = tfflops.profile(tmp_path / "int8.keras", convention="macs", tfprof=False)
+    assert p.totals["flops"] == 45  # 6*5 + 5*3
+    # kernels 6*5 + 5*3 = 45 (int8), scales 5 + 3, biases 5 + 3: 61, as Keras counts
+    assert p.totals["params"] == model.count_params() == 61
+    assert p.totals["weight_bytes"] == 109  # 45 * 1 byte + 16 * 4 bytes

@@ -53,10 +53,12 @@ from tfflops.analysis.ops.calls import function_call
 from tfflops.analysis.shapes import BodyRun, CallShapes, ShapeResult, is_known
 from tfflops.graph.families import VARIABLE_OPS
 from tfflops.graph.index import Graph
+from tfflops.graph.library import FunctionBody
 from tfflops.graph.phases import INFERENCE
 from tfflops.graph.tensors import (
     DTYPE_SIZE,
     MAX_ELEMENTS,
+    VARIABLE_WEIGHT_DTYPES,
     WEIGHT_DTYPES,
     NodeAttrs,
     base_dtype,
@@ -167,15 +169,20 @@ def repeated(row: NodeCount, runs: int) -> NodeCount:
 
 
 def is_parameter(node, op: str, info: TensorInfo | None) -> bool:
-    """A floating-point Const or variable with at least one dimension."""
+    """A floating-point Const or variable with at least one dimension; a variable, or the
+    Const freezing made of one (``…/resource``), of integers too (VARIABLE_WEIGHT_DTYPES:
+    Keras' int8 kernels, which its ``count_params()`` counts)."""
     if info is None or not is_known(info.shape) or not info.shape:
         return False
     if invalid_shape(info.shape) is not None:
         return False
     if op in VARIABLE_OPS:
         dtype = node.attr["dtype"].type if "dtype" in node.attr else 0
-        return base_dtype(dtype) in WEIGHT_DTYPES
-    return op == "Const" and base_dtype(info.dtype) in WEIGHT_DTYPES
+        return base_dtype(dtype) in VARIABLE_WEIGHT_DTYPES
+    if op != "Const":
+        return False
+    dtypes = VARIABLE_WEIGHT_DTYPES if frozen_variable(node.name) else WEIGHT_DTYPES
+    return base_dtype(info.dtype) in dtypes
 
 
 def frozen_variable(name: str) -> bool:
@@ -266,6 +273,7 @@ class _Counted:
     dead: int = 0  # nodes no output needs
     loop: Loop | None = None
     unread: frozenset[int] = frozenset()
+    used: frozenset[int] = frozenset()  # a body's arguments whose value it uses
 
 
 class NodeCounter:
@@ -398,7 +406,7 @@ class NodeCounter:
             if runs or not static:  # a branch never taken reads no weight
                 params.update(body.params)
                 constants.extend(body.constants)
-                read.update(i for i, arg in enumerate(run.body.args) if arg in run.body.needed)
+                read.update(body.used)
             uncounted.extend(body.uncounted)
             rows.append(Body(body.rows, runs))
             if run.note:
@@ -524,10 +532,50 @@ class NodeCounter:
         dead = sum(1 for name in graph.names if name not in needed and name not in body.synthetic)
         uncounted = list(dict.fromkeys(uncounted))
         counted = _Counted(
-            cost, moved, params, uncounted, rows=tuple(rows), constants=constants, dead=dead
+            cost,
+            moved,
+            params,
+            uncounted,
+            rows=tuple(rows),
+            constants=constants,
+            dead=dead,
+            used=used_args(body, listed),
         )
         self.memo[id(run)] = counted
         return counted
+
+
+def used_args(body: FunctionBody, rows: list) -> frozenset[int]:
+    """The arguments whose value a call of ``body`` uses: read by data, through views
+    (Identity, ReadVariableOp), by a node it runs (``rows``, by node number) that uses it
+    (``reads``), or returned. A variable read only for the function's control outputs
+    (TensorFlow orders every read of a resource there, a dead one's too) gives no output
+    anything: it is no parameter."""
+    graph = body.graph
+    returned = {graph.index[r.node] for r in body.rets if r is not None and r.node in graph.index}
+    return frozenset(
+        position
+        for position, arg in enumerate(body.args)
+        if arg in graph.index and _value_used(graph, graph.index[arg], rows, returned)
+    )
+
+
+def _value_used(graph: Graph, source: int, rows: list, returned: set[int]) -> bool:
+    """``source``'s value reaches, through views, a node that runs and uses it, or a
+    return value."""
+    queue, seen = [source], {source}  # a v1 loop's views make a cycle
+    for i in queue:  # breadth first: the queue grows as it is read
+        if i in returned:
+            return True
+        for reader in graph.readers[i]:
+            row = rows[reader]
+            if reader in seen or row is None or not row.runs or not reads(graph, reader, i, row):
+                continue
+            if graph.op_list[reader] not in VIEW_OPS:
+                return True
+            seen.add(reader)
+            queue.append(reader)
+    return False
 
 
 def loop_states(graph: Graph, shapes: ShapeResult, live) -> set[int]:

@@ -66,6 +66,12 @@ QUANTIZED_DTYPES = frozenset(
 # The dtypes of weights: a constant or variable of one of these with a dimension is a
 # parameter, and its values are never needed to count.
 WEIGHT_DTYPES = FLOAT_DTYPES | QUANTIZED_DTYPES
+INTEGER_DTYPES = frozenset(
+    DT[f"DT_{sign}INT{bits}"] for sign in ("", "U") for bits in (2, 4, 8, 16, 32, 64)
+)
+# A variable's weights may be integers too: a Keras model quantized to int8 keeps its
+# kernels in int8 variables (a graph's own integer constants are shapes and indices).
+VARIABLE_WEIGHT_DTYPES = WEIGHT_DTYPES | INTEGER_DTYPES
 
 # dtype -> (numpy dtype of tensor_content, TensorProto field of the typed values)
 _NUMPY = {
