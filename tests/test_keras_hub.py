@@ -84,3 +84,37 @@ def test_keras_hub_backbone_counts_exactly(saved, name):
     assert p.totals["params"] == count_params
     assert p.mismatches() == []
     assert p.unsupported_ops == {}
+
+
+def test_a_decoder_with_an_untied_output_embedding_says_what_keras_counts_more(tmp_path):
+    # Llama: RMSNorm, rotary embeddings, 4 query heads of width 2 sharing 2 key/value heads
+    # (GQA), a gated feed-forward. Its output embedding (untied) only a task's head reads.
+    model = keras_hub.models.LlamaBackbone(
+        vocabulary_size=20,
+        num_layers=1,
+        num_query_heads=4,
+        hidden_dim=H,
+        intermediate_dim=I,
+        num_key_value_heads=2,
+    )
+    model.save(tmp_path / "llama.keras")
+    p = tfflops.profile(
+        tmp_path / "llama.keras",
+        input_shapes=text_shapes("token_ids", "padding_mask"),
+        convention="macs",
+        tfprof=False,
+    )
+    # Q 4*8*8 = 256, K and V 4*8*4 = 128 each, scores and weighted values 4*4*8 = 128
+    # each, output 256, gate and up 2*4*8*16 = 1024, down 512 → 2560; the rotary angles,
+    # positions [4] outer inverse frequencies [1], for queries and keys: 2*4 = 8
+    assert p.totals["flops"] == 2568
+    # embeddings 20*8 = 160, Q 64, K 32, V 32, output 64, gate, up, down 128 each, three
+    # norms 8 each: 760; Keras counts the output embedding's 8*20 = 160 too: 920
+    assert (p.totals["params"], model.count_params()) == (760, 920)
+    (note,) = [n for n in p.notes if n.startswith("Keras' count_params()")]
+    assert note == (
+        "Keras' count_params() is 920: it counts 160 in 1 weight(s) the model's call never "
+        "reads, which are no parameters of this graph: token_embedding/reverse_embeddings "
+        "(8, 20)"
+    )
+    assert p.unsupported_ops == {}

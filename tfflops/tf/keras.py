@@ -7,6 +7,7 @@ reads the variables' values: nothing of the model runs.
 
 from __future__ import annotations
 
+import math
 import re
 import tempfile
 from collections.abc import Mapping
@@ -42,10 +43,11 @@ def open_keras(path: Path, source: str, kind: str, input_shapes: Mapping) -> Mod
             "unbuilt model?); save a functional or Sequential model with an Input"
         )
     specs, shown = _trace_specs(tf, model, input_shapes, source)
-    graph_def, inputs, outputs, names = _trace_and_freeze(tf, model, specs, source)
+    graph_def, inputs, outputs, names, unread = _trace_and_freeze(tf, model, specs, source)
     outputs = tuple(
         TensorSpec(key, t.name, t.dtype, t.shape) for key, t in zip(names, outputs, strict=True)
     )
+    unread_note = _unread_note(model, unread)
     keras.backend.clear_session()  # keras' global state would grow with every model
     signature = Signature("keras", "call", inputs, outputs)
     opened = Model(
@@ -64,7 +66,25 @@ def open_keras(path: Path, source: str, kind: str, input_shapes: Mapping) -> Mod
         f"Keras model traced at {shown} and frozen; outputs {outputs_shown}"
         + ("" if input_shapes else " (--input-shape NAME=D1,... traces other shapes)")
     )
+    if unread_note:
+        opened.notes.append(unread_note)
     return opened
+
+
+def _unread_note(model, unread: list) -> str | None:
+    """Keras' ``count_params()`` counts every weight; the traced graph holds only those
+    its call reads (a backbone's untied output embedding, which only its task's head
+    reads, is not among them): say which, so that the two counts are told apart."""
+    if not unread:
+        return None
+    elements = sum(math.prod(w.shape) for w in unread)
+    shown = ", ".join(f"{w.path} {shape_text(list(w.shape))}" for w in unread[:3])
+    more = f" and {len(unread) - 3} more" if len(unread) > 3 else ""
+    return (
+        f"Keras' count_params() is {model.count_params():,}: it counts {elements:,} in "
+        f"{len(unread)} weight(s) the model's call never reads, which are no parameters "
+        f"of this graph: {shown}{more}"
+    )
 
 
 # The longest reason from Keras or TensorFlow an error line quotes (a model's own text).
@@ -141,8 +161,9 @@ def _trace_specs(tf, model, input_shapes: Mapping, source: str):
 def _trace_and_freeze(tf, model, specs, source: str):
     """Trace ``model`` (inference mode) at ``specs``; freeze its variables into constants.
 
-    → (GraphDef, input TensorSpecs, output TensorSpecs, output keys). Nothing of the model
-    runs: tracing builds a graph, freezing reads the variables' values.
+    → (GraphDef, input TensorSpecs, output TensorSpecs, output keys, the model's weights
+    the trace never read). Nothing of the model runs: tracing builds a graph, freezing
+    reads the variables' values.
     """
     from tensorflow.python.framework.convert_to_constants import (
         convert_variables_to_constants_v2,
@@ -169,7 +190,16 @@ def _trace_and_freeze(tf, model, specs, source: str):
     keras_inputs = tf.nest.flatten(model.input)
     inputs = tuple(spec(k.name, t) for k, t in zip(keras_inputs, placeholders, strict=True))
     outputs = tuple(spec(parse_tensor_name(t.name).node, t) for t in frozen.outputs)
-    return graph_def, inputs, outputs, _output_keys(concrete.structured_outputs, model, outputs)
+    read = {v.ref() for v in concrete.variables}
+    unread = [w for w in model.weights if _tf_variable(w).ref() not in read]
+    keys = _output_keys(concrete.structured_outputs, model, outputs)
+    return graph_def, inputs, outputs, keys, unread
+
+
+def _tf_variable(weight):
+    """The tf.Variable a Keras 3 variable holds (its ``value``), or the weight itself."""
+    value = getattr(weight, "value", None)
+    return value if hasattr(value, "ref") else weight
 
 
 def _output_keys(structure, model, outputs) -> list[str]:
