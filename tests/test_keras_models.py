@@ -86,3 +86,24 @@ def test_a_model_quantized_to_int8_counts_its_int8_kernels(tmp_path):
     # kernels 6*5 + 5*3 = 45 (int8), scales 5 + 3, biases 5 + 3: 61, as Keras counts
     assert p.totals["params"] == model.count_params() == 61
     assert p.totals["weight_bytes"] == 109  # 45 * 1 byte + 16 * 4 bytes
+
+
+def test_a_grouped_convolution_counts_its_kernel_passed_to_its_xla_function(tmp_path):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    x = keras.Input((9, 9, 4), name="x")
+    model = keras.Model(x, keras.layers.Conv2D(4, 3, groups=2, dilation_rate=2)(x))
+    model.save(tmp_path / "grouped.keras")
+    p = tfflops.profile(tmp_path / "grouped.keras", convention="macs", tfprof=False)
+    # Keras runs a grouped conv in an XLA function; freezing names the kernel it passes
+    # there by a number, not `…/resource`: still a weight. 3*3*2*4 + bias 4 = 76
+    assert p.totals["params"] == model.count_params() == 76
+    assert not any(n.startswith("not parameters") for n in p.notes)
+    # TensorFlow dilates by space-to-batch: 9 padded to 10, four 5x5 blocks, each a 3x3
+    # VALID conv, 3x3 positions: 4*3*3 * 4 channels * 3*3*2 = 2592 MACs as the graph
+    # runs it (the 5*5*4 * 18 = 1800 the crop keeps, and 792 it drops).
+    assert p.totals["flops"] == 2592
+    # Its Conv2D, `convolution`, is named as the scope of its helpers: a layer of its own.
+    layers = {r["layer"] for r in p.leaf_records() if r["op"] == "Conv2D"}
+    assert layers == {"convolution"}

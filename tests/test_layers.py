@@ -46,6 +46,21 @@ def test_no_shared_prefix_and_no_scopes():
     assert layer_names([]) == []
 
 
+def test_a_node_named_as_the_shared_prefix_is_a_layer_of_its_own():
+    # A dilated convolution TensorFlow runs by space-to-batch (Keras' grouped conv, in its
+    # XLA function): the Conv2D is "convolution", its helpers are scoped below it.
+    names = [
+        "convolution/SpaceToBatchND",
+        "convolution/required_space_to_batch_paddings/paddings",
+        "convolution",
+    ]
+    assert layer_names(names) == [
+        "SpaceToBatchND",
+        "required_space_to_batch_paddings",
+        "convolution",
+    ]
+
+
 def test_the_prefix_comes_from_the_grouped_names():
     # init-phase nodes (save/..., a/Assign) do not break the inference nodes' prefix
     names = ["net/fc/MatMul", "net/conv/Conv2D", "save/Const", "init"]

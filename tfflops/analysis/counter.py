@@ -30,6 +30,7 @@ from tfflops.analysis.nodes import (
     NodeCount,
     NodeCounter,
     body_rows,
+    frozen_argument,
     frozen_variable,
     is_parameter,
     loop_states,
@@ -160,13 +161,36 @@ def _attribute_params(
         user = _param_user(graph, i, rows)
         if user is None:
             continue  # read only on a side that never runs
-        if op == "Const" and (i in state or (marked and not frozen_variable(names[i]))):
+        if op == "Const" and (i in state or (marked and not _frozen(graph, shapes, i))):
             rows[i].constant = STATE if i in state else CODE
             constants.append(Constant(names[i], info.shape, rows[i].constant))
             continue
         rows[user].params += math.prod(info.shape)
         rows[i].weight = True
     return constants
+
+
+def _frozen(graph: Graph, shapes: ShapeResult, i: int) -> bool:
+    """Const ``i`` is one freezing made of a resource variable: named ``…/resource``, or
+    passed to a function argument that held the variable (a Keras grouped convolution's
+    kernel, which freezing names by a number, goes to its XLA function's
+    ``convolution_readvariableop_resource``)."""
+    if frozen_variable(graph.names[i]):
+        return True
+    for reader in graph.readers[i]:
+        call = shapes.calls.get(graph.names[reader]) if shapes.calls else None
+        if call is None:
+            continue
+        data = graph.data_in[reader]
+        first = len(data) - len(call.args)  # If's predicate, Case's index: no argument
+        for position, (j, _) in enumerate(data):
+            if j != i or position < first:
+                continue
+            for _, run in call.runs:
+                args = run.body.args if run.body is not None else []
+                if position - first < len(args) and frozen_argument(args[position - first]):
+                    return True
+    return False
 
 
 def _param_user(graph: Graph, source: int, rows: list[NodeCount]) -> int | None:

@@ -40,9 +40,13 @@ def shared_prefix(names: Sequence[str]) -> list[str]:
 
 
 def below(name: str, prefix: Sequence[str]) -> list[str]:
-    """``name``'s components after ``prefix``, when it starts with it."""
+    """``name``'s components after ``prefix``, when it starts with it and goes on (a node
+    named as the prefix itself — TensorFlow's dilated ``convolution`` beside its
+    ``convolution/SpaceToBatchND`` — keeps its name)."""
     parts = name.split("/")
-    return parts[len(prefix) :] if parts[: len(prefix)] == list(prefix) else parts
+    if len(parts) > len(prefix) and parts[: len(prefix)] == list(prefix):
+        return parts[len(prefix) :]
+    return parts
 
 
 def layer_of(name: str, prefix: Sequence[str], depth: int = DEFAULT_DEPTH) -> str:

@@ -191,6 +191,12 @@ def frozen_variable(name: str) -> bool:
     return name.endswith("/resource")
 
 
+def frozen_argument(arg: str) -> bool:
+    """A function argument that held a resource variable: ``…/resource`` as a FunctionDef
+    spells an argument (``convolution_readvariableop_resource``)."""
+    return arg.endswith("_resource")
+
+
 def _cost(node, name, op, edges, ins, outs, shape_problem) -> tuple[Cost | None, str | None]:
     """``edges``: the node's inputs, control inputs included (``len(node.input)``)."""
     formula = lookup(op)
