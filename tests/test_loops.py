@@ -465,3 +465,35 @@ def test_tf1_dynamic_rnn_reads_its_steps_through_tensor_arrays(lengths, steps):
     assert p.totals["params"] == 40
     assert p.unsupported_ops == {}
     assert tfflops.profile(graph_def, outputs=["output"]).mismatches() == []
+
+
+def growing(x):
+    """Three iterations, a [k,8] accumulator gaining a row each: [1,8] @ V then [k+1,8] @
+    V for k = 1, 2, 3: 3*64 + (2 + 3 + 4)*64 = 768 MACs as it runs."""
+    acc = x
+    for _ in tf.range(3):
+        tf.autograph.experimental.set_loop_options(
+            shape_invariants=[(acc, tf.TensorShape([None, 8]))]
+        )
+        acc = tf.concat([acc, acc[-1:] @ V8], 0) @ V8
+    return acc
+
+
+@pytest.mark.parametrize("lower", [False, True], ids=["While", "lowered"])
+def test_a_loop_variable_that_changes_shape_makes_the_count_inexact_and_says_so(lower):
+    graph_def = frozen_function(growing, tf.TensorSpec([1, 8]), lower=lower)
+    p = tfflops.profile(graph_def, convention="macs", tfprof=False)
+    # Every iteration at the first one's shapes: 3*(64 + 2*64) = 576, not 768 — said in
+    # the totals (the loops line and the notes), not only in the While's own note.
+    assert p.totals["flops"] == 576
+    (loop,) = p.loops
+    assert (loop.trips, loop.reshaped) == (3, ("x",))
+    (note,) = [n for n in p.notes if n.startswith("loop ")]
+    assert note.endswith(
+        "; loop variable(s) x change shape from one iteration to the next, and every "
+        "iteration is counted at the shapes of the first: not exact"
+    )
+    assert "loops              while ×3 (shapes change: not exact)\n" in render(p)
+    # A loop whose variables keep their shapes says nothing of the kind.
+    steady = tfflops.profile(frozen_function(stepped, tf.TensorSpec([1, 8]), lower=lower))
+    assert [loop.reshaped for loop in steady.loops] == [()]

@@ -235,7 +235,8 @@ def _attribute_body_params(rows: list[NodeCount]) -> list[Constant]:
 
 
 def _loop_notes(loops: list[Loop]) -> list[str]:
-    """One line per loop: its trip count and how it was found, or why it is unknown."""
+    """One line per loop: its trip count and how it was found, or why it is unknown; and
+    when its variables change shape, that its count is not exact."""
     notes = []
     for loop in loops:
         if loop.trips is None:
@@ -248,6 +249,12 @@ def _loop_notes(loops: list[Loop]) -> list[str]:
                 f"loop {loop.name}: {loop.trips} iteration(s) ({loop.how}); its body counted "
                 f"{loop.trips}× under macs/exact/exact-bias/full, once under tfprof (as "
                 "tf.profiler counts one iteration)"
+            )
+        if loop.reshaped and loop.runs > 1:
+            notes[-1] += (
+                f"; loop variable(s) {_named(list(loop.reshaped))} change shape from one "
+                "iteration to the next, and every iteration is counted at the shapes of the "
+                "first: not exact"
             )
     return notes
 

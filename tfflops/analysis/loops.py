@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from tfflops.analysis.shapes import BodyRun, CallShapes, ShapeResult
+from tfflops.analysis.shapes import BodyRun, CallShapes, ShapeResult, differ
 from tfflops.errors import TfflopsError
 from tfflops.graph.families import BACK_EDGE_OPS, ENTER_OPS, EXIT_OPS, MERGE_OPS, SWITCH_OPS
 from tfflops.graph.index import Graph
@@ -55,6 +55,9 @@ class Loop:
     trips: int | None
     how: str
     given: bool = False  # from --loop-iterations
+    # The loop variables whose shape the body changes: every iteration is counted at the
+    # shapes of the first (a growing concat costs more each time): not exact.
+    reshaped: tuple[str, ...] = ()
 
     @property
     def runs(self) -> int:
@@ -228,9 +231,14 @@ def while_trips(call: CallShapes, inputs: list[str]) -> tuple[int | None, str]:
     return _trips(terms, var_of, value_of)
 
 
-def _value(shapes: ShapeResult | None, j: int, k: int):
+def _info(shapes: ShapeResult | None, j: int, k: int):
     outs = shapes.by_id[j] if shapes is not None else []
-    return outs[k].value if k < len(outs) else None
+    return outs[k] if k < len(outs) else None
+
+
+def _value(shapes: ShapeResult | None, j: int, k: int):
+    info = _info(shapes, j, k)
+    return None if info is None else info.value
 
 
 def _v2_step(body, shapes: ShapeResult, i: int) -> int | None:
@@ -294,11 +302,34 @@ def frame_runs(graph: Graph, shapes: ShapeResult, given: Mapping[str, int]) -> F
     order = graph.topological_ids()
     frame_of = _frames(graph, order)
     frames = frame_of.frames
-    for f in frames[1:]:
+    reshaped = _v1_reshaped(graph, shapes, frame_of.frame)
+    for index, f in enumerate(frames):
         if f.loop_cond is not None:
             found = _v1_trips(graph, shapes, frame_of.frame, f.loop_cond)
-            f.loop = resolve(f.name, found, given)
+            f.loop = replace(resolve(f.name, found, given), reshaped=reshaped.get(index, ()))
     return _runs(graph, shapes, order, frame_of)
+
+
+def _v1_reshaped(graph: Graph, shapes: ShapeResult, frame: list[int]) -> dict[int, tuple]:
+    """Per frame, the loop variables whose shape the body changes: a Merge whose
+    ``NextIteration`` brings back another shape than its ``Enter`` brought in (named
+    after the initial value, as ``_merge_parts`` names them)."""
+    ops, data_in = graph.op_list, graph.data_in
+    found: dict[int, list[str]] = {}
+    for j, op in enumerate(ops):
+        if op not in MERGE_OPS:
+            continue
+        entry = [e for e in data_in[j] if ops[e[0]] in ENTER_OPS]
+        back = [e for e in data_in[j] if ops[e[0]] in BACK_EDGE_OPS]
+        if len(entry) != 1 or len(back) != 1 or not data_in[back[0][0]]:
+            continue
+        entered = _info(shapes, *entry[0])
+        returned = _info(shapes, *data_in[back[0][0]][0])
+        if entered is not None and returned is not None and differ(entered.shape, returned.shape):
+            enter = entry[0][0]
+            name = graph.names[data_in[enter][0][0]] if data_in[enter] else graph.names[j]
+            found.setdefault(frame[j], []).append(name)
+    return {f: tuple(names) for f, names in found.items()}
 
 
 @dataclass

@@ -451,6 +451,9 @@ class NodeCounter:
         if call.kind == "while":
             inputs = [raw for raw in node.input if not raw.startswith("^")]
             loop = resolve(where, while_trips(call, inputs), self.given)
+            if call.reshaped:
+                names = [inputs[i] if i < len(inputs) else f"variable {i}" for i in call.reshaped]
+                loop = replace(loop, reshaped=tuple(names))
             self.loops[where] = loop
             if loop.trips is None:
                 head = (

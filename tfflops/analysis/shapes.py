@@ -92,6 +92,7 @@ class CallShapes:
     problem: str | None = None  # why no function could be found
     args: list[TensorInfo | None] = field(default_factory=list)
     taken: int | None = None
+    reshaped: tuple[int, ...] = ()  # a While's variables whose shape the body changes
 
 
 def is_known(shape: Shape) -> bool:
@@ -281,11 +282,20 @@ class _Functions:
         passed = self._loop_variables(called, args) if spec.kind == "while" else args
         runs = [(role, self.run(function, passed)) for role, function in called]
         taken = taken_branch(spec.kind, ins[0] if ins else None, len(runs))
+        reshaped: tuple[int, ...] = ()
         if spec.kind == "while":
-            outs, note = _loop_outputs(args, runs)
+            outs, reshaped = _loop_outputs(args, runs)
         else:
-            outs, note = _branch_outputs(runs if taken is None else [runs[taken]]), None
-        result.calls[node.name] = CallShapes(spec.kind, runs, note, None, args, taken)
+            outs = _branch_outputs(runs if taken is None else [runs[taken]])
+        note = None
+        if reshaped:
+            note = (
+                f"loop variable(s) {', '.join(map(str, reshaped))} change shape in the body: "
+                "counted with the shapes they enter the loop with"
+            )
+        result.calls[node.name] = CallShapes(
+            spec.kind, runs, note, None, args, taken, reshaped=reshaped
+        )
         problems = [f"{role} {run.function}: {run.problem}" for role, run in runs if run.problem]
         if problems:
             result.unknown[node.name] = "; ".join(problems)
@@ -411,8 +421,9 @@ def _branch_outputs(runs: list[tuple[str, BodyRun]]) -> list[TensorInfo | None]:
     return outs
 
 
-def _loop_outputs(args, runs) -> tuple[list[TensorInfo | None], str | None]:
-    """A While's outputs: each loop variable, where one pass of the body keeps its shape."""
+def _loop_outputs(args, runs) -> tuple[list[TensorInfo | None], tuple[int, ...]]:
+    """A While's outputs: each loop variable, where one pass of the body keeps its shape;
+    the variables whose shape it changes."""
     body = next((run for role, run in runs if role == "body"), None)
     returned = _returned(body) if body is not None else None
     outs: list[TensorInfo | None] = []
@@ -423,16 +434,10 @@ def _loop_outputs(args, runs) -> tuple[list[TensorInfo | None], str | None]:
             outs.append(None)
             continue
         shape = _agree(arg.shape, None if ret is None else ret.shape)
-        if ret is not None and _differ(arg.shape, ret.shape):
-            changed.append(str(i))
+        if ret is not None and differ(arg.shape, ret.shape):
+            changed.append(i)
         outs.append(TensorInfo(shape, arg.dtype, None, _loop_items(arg.items, ret)))
-    note = None
-    if changed:
-        note = (
-            f"loop variable(s) {', '.join(changed)} change shape in the body: counted with "
-            "the shapes they enter the loop with"
-        )
-    return outs, note
+    return outs, tuple(changed)
 
 
 def taken_branch(kind: str, selector: TensorInfo | None, branches: int) -> int | None:
@@ -463,7 +468,7 @@ def _loop_items(entered: ListItems | None, ret: TensorInfo | None) -> ListItems 
     return written
 
 
-def _differ(a: Shape, b: Shape) -> bool:
+def differ(a: Shape, b: Shape) -> bool:
     """Two shapes known to differ: in rank, or in a dimension both know."""
     if a is None or b is None:
         return False

@@ -144,15 +144,20 @@ def roofline_summary(p: Profile, top: int = 3) -> dict | None:
 
 
 def loops_line(p: Profile) -> str:
-    """The loops and their trip counts; one of unknown count says it is counted once."""
-    shown = [
-        f"{loop.name} ×{loop.trips}" if loop.trips is not None else f"{loop.name} ×? (once)"
-        for loop in p.loops[:3]
-    ]
+    """The loops and their trip counts; one of unknown count says it is counted once, one
+    whose variables change shape that its count is not exact."""
+    shown = [_loop_text(loop) for loop in p.loops[:3]]
     more = f", and {len(p.loops) - 3} more" if len(p.loops) > 3 else ""
     unknown = sum(1 for loop in p.loops if loop.trips is None)
     tail = f" — {unknown} of unknown trip count, counted once: see notes" if unknown else ""
     return ", ".join(shown) + more + tail
+
+
+def _loop_text(loop) -> str:
+    if loop.trips is None:
+        return f"{loop.name} ×? (once)"
+    inexact = " (shapes change: not exact)" if loop.reshaped and loop.runs > 1 else ""
+    return f"{loop.name} ×{loop.trips}{inexact}"
 
 
 def missed_line(p: Profile) -> str | None:
