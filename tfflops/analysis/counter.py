@@ -30,15 +30,17 @@ from tfflops.analysis.nodes import (
     NodeCount,
     NodeCounter,
     body_rows,
+)
+from tfflops.analysis.ops import VIEW_OPS, TensorInfo
+from tfflops.analysis.ops.contraction import FUSED_CONTRACTIONS, unknown_fused_ops
+from tfflops.analysis.shapes import ShapeResult, is_known
+from tfflops.analysis.weights import (
     frozen_argument,
     frozen_variable,
     is_parameter,
     loop_states,
     reads,
 )
-from tfflops.analysis.ops import VIEW_OPS, TensorInfo
-from tfflops.analysis.ops.contraction import FUSED_CONTRACTIONS, unknown_fused_ops
-from tfflops.analysis.shapes import ShapeResult, is_known
 from tfflops.errors import TfflopsError
 from tfflops.graph.families import PLACEHOLDER_OPS, VARIABLE_OPS
 from tfflops.graph.index import Graph

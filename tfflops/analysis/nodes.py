@@ -37,7 +37,6 @@ from tfflops.analysis.loops import (
     cheaper_sides,
     frame_runs,
     resolve,
-    state_inputs,
     while_trips,
 )
 from tfflops.analysis.ops import (
@@ -50,18 +49,14 @@ from tfflops.analysis.ops import (
     lookup,
 )
 from tfflops.analysis.ops.calls import function_call
-from tfflops.analysis.shapes import BodyRun, CallShapes, ShapeResult, is_known
-from tfflops.graph.families import VARIABLE_OPS
+from tfflops.analysis.shapes import BodyRun, CallShapes, ShapeResult
+from tfflops.analysis.weights import is_parameter, loop_states, read_by_live_data, used_args
 from tfflops.graph.index import Graph
-from tfflops.graph.library import FunctionBody
 from tfflops.graph.phases import INFERENCE
 from tfflops.graph.tensors import (
     DTYPE_SIZE,
     MAX_ELEMENTS,
-    VARIABLE_WEIGHT_DTYPES,
-    WEIGHT_DTYPES,
     NodeAttrs,
-    base_dtype,
     invalid_shape,
 )
 
@@ -166,35 +161,6 @@ def repeated(row: NodeCount, runs: int) -> NodeCount:
         runs=row.runs * runs,
         inner=tuple(Body(body.rows, body.times * runs) for body in row.inner),
     )
-
-
-def is_parameter(node, op: str, info: TensorInfo | None) -> bool:
-    """A floating-point Const or variable with at least one dimension; a variable, or the
-    Const freezing made of one (``…/resource``), of integers too (VARIABLE_WEIGHT_DTYPES:
-    Keras' int8 kernels, which its ``count_params()`` counts)."""
-    if info is None or not is_known(info.shape) or not info.shape:
-        return False
-    if invalid_shape(info.shape) is not None:
-        return False
-    if op in VARIABLE_OPS:
-        dtype = node.attr["dtype"].type if "dtype" in node.attr else 0
-        return base_dtype(dtype) in VARIABLE_WEIGHT_DTYPES
-    if op != "Const":
-        return False
-    dtypes = VARIABLE_WEIGHT_DTYPES if frozen_variable(node.name) else WEIGHT_DTYPES
-    return base_dtype(info.dtype) in dtypes
-
-
-def frozen_variable(name: str) -> bool:
-    """A Const TensorFlow's freezing made of a resource variable (``…/resource``, the name
-    of the variable's handle in the traced function)."""
-    return name.endswith("/resource")
-
-
-def frozen_argument(arg: str) -> bool:
-    """A function argument that held a resource variable: ``…/resource`` as a FunctionDef
-    spells an argument (``convolution_readvariableop_resource``)."""
-    return arg.endswith("_resource")
 
 
 def _cost(node, name, op, edges, ins, outs, shape_problem) -> tuple[Cost | None, str | None]:
@@ -520,7 +486,7 @@ class NodeCounter:
             output = row.outputs[0] if row.outputs else None
             if not (row.op == "Const" and is_parameter(graph.defs[i], row.op, output)):
                 continue
-            if not _read_by_live_data(graph, i, listed):
+            if not read_by_live_data(graph, i, listed):
                 continue
             why = STATE if i in state else CODE if self.weights_marked else None
             if why is None:
@@ -552,77 +518,6 @@ class NodeCounter:
         )
         self.memo[id(run)] = counted
         return counted
-
-
-def used_args(body: FunctionBody, rows: list) -> frozenset[int]:
-    """The arguments whose value a call of ``body`` uses: read by data, through views
-    (Identity, ReadVariableOp), by a node it runs (``rows``, by node number) that uses it
-    (``reads``), or returned. A variable read only for the function's control outputs
-    (TensorFlow orders every read of a resource there, a dead one's too) gives no output
-    anything: it is no parameter."""
-    graph = body.graph
-    returned = {graph.index[r.node] for r in body.rets if r is not None and r.node in graph.index}
-    return frozenset(
-        position
-        for position, arg in enumerate(body.args)
-        if arg in graph.index and _value_used(graph, graph.index[arg], rows, returned)
-    )
-
-
-def _value_used(graph: Graph, source: int, rows: list, returned: set[int]) -> bool:
-    """``source``'s value reaches, through views, a node that runs and uses it, or a
-    return value."""
-    queue, seen = [source], {source}  # a v1 loop's views make a cycle
-    for i in queue:  # breadth first: the queue grows as it is read
-        if i in returned:
-            return True
-        for reader in graph.readers[i]:
-            row = rows[reader]
-            if reader in seen or row is None or not row.runs or not reads(graph, reader, i, row):
-                continue
-            if graph.op_list[reader] not in VIEW_OPS:
-                return True
-            seen.add(reader)
-            queue.append(reader)
-    return False
-
-
-def loop_states(graph: Graph, shapes: ShapeResult, live) -> set[int]:
-    """Nodes whose every reader that runs (``live(node number)``) is a loop variable the
-    loop rewrites: they give its initial state (an RNN's zeros), not weights (which a loop
-    passes through unchanged)."""
-    inputs = state_inputs(graph, shapes)
-    if not inputs:
-        return set()
-    data_in, readers = graph.data_in, graph.readers
-    state = set()
-    for j in {data_in[i][p][0] for i, p in inputs if p < len(data_in[i])}:
-        edges = [
-            (r, p)
-            for r in set(readers[j])
-            if live(r)
-            for p, (source, _) in enumerate(data_in[r])
-            if source == j
-        ]
-        if edges and all(edge in inputs for edge in edges):
-            state.add(j)
-    return state
-
-
-def _read_by_live_data(graph: Graph, i: int, rows: list) -> bool:
-    """Node ``i`` is read as data by a node that runs (not dead, not pruned) and uses it."""
-    for reader in graph.readers[i]:
-        row = rows[reader]
-        if row is not None and row.runs and reads(graph, reader, i, row):
-            return True
-    return False
-
-
-def reads(graph: Graph, reader: int, source: int, row: NodeCount) -> bool:
-    """Node ``reader`` uses ``source``'s value (a call: in a function it runs)."""
-    return any(
-        j == source and p not in row.unread for p, (j, _) in enumerate(graph.data_in[reader])
-    )
 
 
 def _full(cost: Cost) -> int:

@@ -30,10 +30,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from tfflops.analysis.conventions import node_flops
-from tfflops.analysis.counter import NodeCount, body_rows, is_parameter
+from tfflops.analysis.counter import NodeCount, body_rows
 from tfflops.analysis.gradients import MOVES_DATA, NOT_DIFFERENTIABLE, backward, has_rule
 from tfflops.analysis.ops import Cost, OpView, UnknownShape, lookup
 from tfflops.analysis.shapes import ShapeResult
+from tfflops.analysis.weights import is_parameter
 from tfflops.graph.families import CALL_OPS, ENTER_OPS, EXIT_OPS, PLACEHOLDER_OPS
 from tfflops.graph.index import Graph
 from tfflops.graph.phases import (
