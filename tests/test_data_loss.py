@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SAMPLES
 
+from tfflops.analysis.devices import builtin_devices
+from tfflops.analysis.ops.custom import CUSTOM, unregister_op
 from tfflops.cli import main
 from tfflops.graph import proto
 
@@ -82,6 +84,19 @@ def _setup_baseline(tmp_path):
     (tmp_path / "sub").mkdir()
 
 
+def _setup_options(tmp_path):
+    """The files a command reads besides its model: the settings file it found, a device
+    file, a file of formulas."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "pyproject.toml").write_text("[tool.tfflops]\nno-tfprof = true\n")
+    shutil.copy(CONV_BIAS, tmp_path / "m.pb")
+    (tmp_path / "dev.json").write_text(builtin_devices()["A100"].to_json())
+    (tmp_path / "f.py").write_text(
+        "import tfflops\ntfflops.register_op('DataLossOp', cost=lambda v: tfflops.Cost())\n"
+    )
+
+
 # (how the folder is set up, the command, the flag that names the protected file)
 CASES = [
     (_setup_saved_model, "profile export --no-tfprof -o export/saved_model.pb", "-o"),
@@ -124,6 +139,17 @@ CASES = [
     (_setup_baseline, "check m.pb --no-tfprof --baseline b.json --summary mlink.pb", "--summary"),
     (_setup_baseline, "check m.pb --no-tfprof --baseline b.json --junit bhard.json", "--junit"),
     (_setup_baseline, "check m.pb --no-tfprof --baseline b.json --junit sub/../m.pb", "--junit"),
+    (_setup_saved_model, "measure export -o export/saved_model.pb", "-o"),
+    (_setup_saved_model, "measure link -o hard.txt", "-o"),
+    (_setup_options, "profile m.pb -o pyproject.toml", "-o"),
+    (_setup_options, "check m.pb --max-flops 1T --summary ./pyproject.toml", "--summary"),
+    (_setup_options, "check m.pb --baseline pyproject.toml --update-baseline", "--baseline"),
+    (_setup_options, "freeze m.pb --outputs output -o pyproject.toml", "-o"),
+    (_setup_options, "calibrate -o pyproject.toml", "-o"),
+    (_setup_options, "profile m.pb --device dev.json -o dev.json", "-o"),
+    (_setup_options, "compare m.pb m.pb --device dev.json -o sub/../dev.json", "-o"),
+    (_setup_options, "check m.pb --max-flops 1T --device dev.json --junit dev.json", "--junit"),
+    (_setup_options, "profile m.pb --formulas f.py -o f.py", "-o"),
 ]
 
 
@@ -133,7 +159,12 @@ def test_no_output_is_a_file_the_command_reads(capsys, tmp_path, monkeypatch, se
     setup(tmp_path)
     capsys.readouterr()
     before = _digests(tmp_path)
-    code = main(command.split())
+    registered = set(CUSTOM)
+    try:
+        code = main(command.split())
+    finally:  # what a --formulas file registered, taken back
+        for op in set(CUSTOM) - registered:
+            unregister_op(op)
     out, err = capsys.readouterr()
     assert code == 2, out + err
     assert out == ""
@@ -165,6 +196,8 @@ def slow_replace(src, dst):
     real_replace(src, dst)
 
 os.replace = slow_replace
+from tfflops.analysis.devices import builtin_devices
+from tfflops.analysis.ops.custom import CUSTOM, unregister_op
 from tfflops.cli import main
 sys.exit(main(["profile", {model!r}, "--no-tfprof", "-o", {out!r}]))
 """
@@ -214,6 +247,8 @@ def held_write(*args, **kwargs):
     real_write(*args, **kwargs)
 
 check.write_atomic = held_write
+from tfflops.analysis.devices import builtin_devices
+from tfflops.analysis.ops.custom import CUSTOM, unregister_op
 from tfflops.cli import main
 sys.exit(main(["check", "m0.pb", "--no-tfprof", "--baseline", "b.json", "--update-baseline"]))
 """
@@ -227,6 +262,8 @@ def announced_lock(*args, **kwargs):
     return real_lock(*args, **kwargs)
 
 check.exclusive_lock = announced_lock
+from tfflops.analysis.devices import builtin_devices
+from tfflops.analysis.ops.custom import CUSTOM, unregister_op
 from tfflops.cli import main
 sys.exit(main(["check", "m1.pb", "--no-tfprof", "--baseline", "b.json", "--update-baseline"]))
 """

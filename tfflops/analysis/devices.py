@@ -92,10 +92,9 @@ def _builtin() -> dict[str, Device]:
 def load_device(spec: str | os.PathLike) -> Device:
     """A built-in profile by name (any case), else a device file (``FILE.json``)."""
     text = str(spec)
-    by_name = {name.lower(): d for name, d in builtin_devices().items()}
-    if text.lower() in by_name:
-        return by_name[text.lower()]
-    path = Path(text)
+    path = device_file(spec)
+    if path is None:
+        return _by_name()[text.lower()]
     if not text.lower().endswith(".json") and not path.exists():
         names = ", ".join(builtin_devices())
         raise TfflopsError(
@@ -103,6 +102,16 @@ def load_device(spec: str | os.PathLike) -> Device:
             "(tfflops devices lists them; tfflops calibrate -o FILE.json measures this machine)"
         )
     return read_device_file(path)
+
+
+def device_file(spec: str | os.PathLike) -> Path | None:
+    """The file ``spec`` names as a device (a file the command reads), or None for a
+    built-in profile's name."""
+    return None if str(spec).lower() in _by_name() else Path(spec)
+
+
+def _by_name() -> dict[str, Device]:
+    return {name.lower(): d for name, d in builtin_devices().items()}
 
 
 def read_device_file(path: Path) -> Device:

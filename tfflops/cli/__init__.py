@@ -23,8 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         parser = build_parser()
-        apply_config(parser, argv)
+        config = apply_config(parser, argv)
         args = parser.parse_args(argv)
+        args.config_file = config  # a file the command reads: no output may be it
         if args.command is None:
             parser.print_help()
             return 0

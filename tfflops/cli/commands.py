@@ -18,7 +18,7 @@ from tfflops.arguments import (
 from tfflops.errors import TfflopsError
 from tfflops.files import check_writable, write_atomic
 from tfflops.pipelines.check import FIGURES
-from tfflops.pipelines.open import check_report_paths, input_files
+from tfflops.pipelines.open import check_report_paths, input_files, option_files
 
 
 def screen_for(stream, color: str = "auto"):
@@ -51,6 +51,15 @@ def _note(args, text: str) -> None:
 
 
 _STDIN = "<stdin>"
+
+
+def _read(args, *models, checkpoint=None) -> list:
+    """Every file the command reads — the models' (``input_files``), the settings file,
+    ``--formulas``, a ``--device`` file — which no output may be."""
+    others = option_files(
+        getattr(args, "formulas", ()), getattr(args, "device", None), args.config_file
+    )
+    return [*input_files(*models, checkpoint=checkpoint), *others]
 
 
 def _model(path: str):
@@ -87,7 +96,7 @@ def profile(args) -> int:
                     f"{option}: --format {fmt} always has every node (use table, csv or markdown)"
                 )
     if args.output is not None:
-        check_writable(args.output, input_files(args.model))
+        check_writable(args.output, _read(args, args.model))
     if args.compare_freeze:
         return compare(args)
     result = profile(
@@ -105,7 +114,7 @@ def profile(args) -> int:
         loop_iterations=loop_iterations,
     )
     _write(
-        args, lambda screen: render(result, fmt, args.by, args.top, screen), input_files(args.model)
+        args, lambda screen: render(result, fmt, args.by, args.top, screen), _read(args, args.model)
     )
     return 0
 
@@ -159,7 +168,7 @@ def check(args) -> int:
         raise TfflopsError("check: no models given (name them, or models in [tool.tfflops])")
     models = expand_models(args.models)
     reports = {"summary": args.summary, "junit": args.junit}
-    protect = check_report_paths(models, args.baseline, reports, args.update_baseline)
+    protect = check_report_paths(models, args.baseline, reports, args.update_baseline, _read(args))
     screen = screen_for(sys.stdout, args.color)
 
     def spelled(result):  # a model's error names the library's arguments: here, the flags
@@ -204,7 +213,7 @@ def check(args) -> int:
 def freeze(args) -> int:
     from tfflops.pipelines.freeze import freeze_model, write_graph_def
 
-    inputs = input_files(args.model, checkpoint=args.checkpoint)
+    inputs = _read(args, args.model, checkpoint=args.checkpoint)
     check_writable(args.output, inputs)
     frozen = freeze_model(
         _model(args.model),
@@ -251,7 +260,7 @@ def compare(args) -> int:
         "device": args.device,
     }
     models = [args.model] if args.command == "profile" else [args.before, args.after]
-    protect = input_files(*models)
+    protect = _read(args, *models)
     if args.output is not None:
         check_writable(args.output, protect)
     if args.command == "profile":
@@ -281,19 +290,20 @@ def measure(args) -> int:
 
     fmt = report_format(args, ("table", "json"))
     check_top(args.top)
+    protect = _read(args, args.model)
     if args.output is not None:
-        check_writable(args.output, [args.model])
+        check_writable(args.output, protect)
     names = ("runs", "warmup", "threads", "device", "allow_unsafe_ops", "signature", "tag_set")
     options = {name: getattr(args, name) for name in names}
     result = measure(args.model, args.outputs, parse_shapes(args.input_shape), **options)
-    _write(args, lambda screen: render_measured(result, fmt, args.top, screen), [args.model])
+    _write(args, lambda screen: render_measured(result, fmt, args.top, screen), protect)
     return 0
 
 
 def calibrate(args) -> int:
     from tfflops.pipelines.measure import calibrate_device
 
-    device = calibrate_device(args.output, threads=args.threads, repeats=args.repeats)
+    device = calibrate_device(args.output, args.threads, args.repeats, _read(args))
     if args.output is None:
         sys.stdout.write(device.to_json())
     return 0

@@ -28,7 +28,7 @@ from tfflops.errors import TfflopsError
 from tfflops.files import check_regular, exclusive_lock, write_atomic
 from tfflops.graph.phases import INFERENCE
 from tfflops.numbers import exact_number
-from tfflops.pipelines.open import input_files
+from tfflops.pipelines.open import input_files, option_files
 from tfflops.pipelines.workers import Failure, run_isolated
 from tfflops.tf import require_tensorflow
 from tfflops.tf.tfprof import PURPOSE as TFPROF_PURPOSE
@@ -639,7 +639,7 @@ def run_checks(
             [measurements[i] for i in measured],
             [keys[i] for i in measured],
             convention,
-            protect=input_files(*models),
+            protect=[*input_files(*models), *option_files(formulas, device)],
         )
     compared_with = None if baseline is None or update_baseline else str(baseline)
     unmatched = ()

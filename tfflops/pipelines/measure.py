@@ -116,15 +116,19 @@ class Measured:
 
 
 def calibrate_device(
-    path: str | os.PathLike | None = None, threads: int | None = None, repeats: int = 7
+    path: str | os.PathLike | None = None,
+    threads: int | None = None,
+    repeats: int = 7,
+    protect: Sequence[str | os.PathLike] = (),
 ) -> Device:
     """This machine's device profile (``tfflops.tf.calibrate``), written to ``path`` as a
-    device file (atomically) when given."""
+    device file (atomically) when given, never over a file of ``protect`` (the settings
+    file the command read)."""
     if path is not None:
-        check_writable(path)
+        check_writable(path, protect)
     device = calibrate(threads=threads, repeats=repeats)
     if path is not None:
-        write_atomic(path, device.to_json())
+        write_atomic(path, device.to_json(), protect)
     return device
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tfflops.analysis.devices import device_file
 from tfflops.analysis.shapes import ShapeResult
 from tfflops.errors import TfflopsError
 from tfflops.files import check_writable
@@ -80,22 +81,38 @@ def input_files(
     return files
 
 
+def option_files(
+    formulas: Iterable[str | os.PathLike] = (),
+    device=None,
+    config: str | os.PathLike | None = None,
+) -> list[Path]:
+    """The files a command reads besides its models: the ``formulas`` files, a
+    ``device`` file (not a built-in profile's name, not a Device), the settings file
+    (``config``) — no output may be one of them either."""
+    files = [Path(f) for f in formulas]
+    if isinstance(device, (str, os.PathLike)) and (path := device_file(device)) is not None:
+        files.append(path)
+    return files + ([Path(config)] if config is not None else [])
+
+
 def check_report_paths(
     models: Sequence[str],
     baseline: str | None,
     reports: Mapping[str, str | None],
     update_baseline: bool = False,
+    also_read: Sequence[str | os.PathLike] = (),
 ) -> list:
-    """The files ``check`` reads — the models' (``input_files``) and the baseline — which
-    no report may be; each report (``{"summary": path, ...}``) and, when it is rewritten,
-    the baseline checked against them before any model is measured."""
+    """The files ``check`` reads — the models' (``input_files``), the baseline, and
+    ``also_read`` (``option_files``) — which no report may be; each report
+    (``{"summary": path, ...}``) and, when it is rewritten, the baseline checked against
+    them before any model is measured."""
     files = [("baseline", baseline), *reports.items()]
     files = [(argument, path) for argument, path in files if path]
     for k, (argument, path) in enumerate(files):  # no two of them one file
         for other, other_path in files[k + 1 :]:
             if Path(path).resolve() == Path(other_path).resolve():
                 raise TfflopsError(f"`{argument}` and `{other}`: both name {other_path}")
-    inputs = input_files(*models)
+    inputs = [*input_files(*models), *also_read]
     protect = [*inputs, *([baseline] if baseline else [])]
     for argument, path in files:
         if argument != "baseline":
