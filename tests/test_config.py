@@ -192,3 +192,43 @@ def test_a_settings_file_that_never_ends_is_refused(repo, capsys):
     huge.write_text("[tool.tfflops]\n" + "# padding\n" * 500_000)  # 5,000,015 bytes
     code, out, err = run(capsys, "profile", CONV_BIAS, "--config", huge)
     one_line_error(code, out, err, "huge.toml: over 4194304 bytes")
+
+
+# ---------------------------------------------------------------- a pull request's settings
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        'summary = "{outside}/summary.md"',  # absolute
+        'junit = "../junit.xml"',  # above the repository
+        'summary = "link/summary.md"',  # through a symlink to a folder outside
+        'baseline = "sub/../../baseline.json"',
+        'models = ["{outside}/*.pb"]',
+        'models = ["../*"]',
+        'models = ["models/*/../../../*"]',  # a `..` after the glob
+        'checkpoint = "{outside}/ckpt"',
+        'device = "{outside}/device.json"',
+    ],
+)
+def test_a_setting_never_names_a_file_outside_the_repository(repo, capsys, setting):
+    # In CI the pyproject.toml is the pull request's: a summary it could send anywhere
+    # would overwrite a shell's startup file with lines it chose (model file names).
+    outside = repo.parent / "outside"
+    outside.mkdir()
+    (repo / "link").symlink_to(outside)
+    path = pyproject(repo, 'no-tfprof = true\nmax-flops = "1T"\n' + setting.format(outside=outside))
+    for command in (["check", CONV_BIAS], ["freeze", CONV_BIAS, "-o", "f.pb"]):
+        code, out, err = run(capsys, *command)
+        one_line_error(code, out, err, f"{path}: [tool.tfflops] ", f"outside the project {repo}")
+    assert list(outside.iterdir()) == [] and not (repo.parent / "junit.xml").exists()
+
+
+def test_a_device_file_setting_is_relative_to_the_settings_file(repo, capsys):
+    from tfflops.analysis.devices import builtin_devices
+
+    (repo / "dev.json").write_text(builtin_devices()["A100"].to_json())
+    pyproject(repo, 'device = "dev.json"\nno-tfprof = true')  # found from repo/sub
+    code, out, err = run(capsys, "profile", CONV_BIAS, "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["totals"]["device"] == "A100"

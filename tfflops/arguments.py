@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import glob
 import os
 import tomllib
 from pathlib import Path
 
+from tfflops.analysis.devices import device_file
 from tfflops.analysis.loops import MAX_GIVEN_TRIPS
 from tfflops.errors import TfflopsError
 from tfflops.numbers import parse_number
@@ -73,7 +75,8 @@ PER_RUN = {
 _WHY_PER_RUN = {
     "formulas": "it imports and runs that Python file: name it with --formulas on the command line",
 }
-# Settings that name files: relative to the configuration file's folder.
+# Settings that name files: relative to the configuration file's folder, inside its
+# project (and ``device``, when it names a file).
 PATH_SETTINGS = {"models", "baseline", "summary", "junit", "checkpoint"}
 
 
@@ -280,11 +283,40 @@ def _setting(path: Path, key: str, value, action: argparse.Action):
     if not items or not all(_is_scalar(v) for v in items):
         raise TfflopsError(f"{where} = {value!r}: must be a string, a number or a list of them")
     texts = [str(v) for v in items]
-    if key in PATH_SETTINGS:
-        texts = [t if os.path.isabs(t) else os.path.relpath(path.parent / t) for t in texts]
+    if key in PATH_SETTINGS or (key == "device" and device_file(texts[0]) is not None):
+        texts = [_project_path(where, path, text) for text in texts]
     if isinstance(action, Repeatable) or action.dest == "models":
         return [_converted(where, text, action) for text in texts]
     return _converted(where, ",".join(texts), action)
+
+
+def _project_path(where: str, path: Path, text: str) -> str:
+    """A path setting (a glob for ``models``), relative to the settings file ``path``,
+    as the working directory spells it; a TfflopsError if it leaves the project.
+
+    The project is the repository that holds the settings file (else its folder): in CI
+    the file is the pull request's, and a path outside — absolute, through ``..``, or
+    through a symlink — would let it read, or make ``--summary``/``--junit`` write,
+    anywhere the runner can (a shell's startup file). Outside paths are given on the
+    command line.
+    """
+    root = _project_root(path.parent)
+    parts = Path(text).parts
+    fixed = next((k for k, part in enumerate(parts) if glob.has_magic(part)), len(parts))
+    real = Path(os.path.realpath(path.parent.joinpath(*parts[:fixed])))
+    if not real.is_relative_to(root) or ".." in parts[fixed:]:
+        raise TfflopsError(
+            f"{where} = {text!r}: outside the project {root} (a setting names files "
+            "inside it; give an outside path on the command line)"
+        )
+    return os.path.relpath(path.parent / text)
+
+
+def _project_root(folder: Path) -> Path:
+    """The repository holding ``folder`` (the nearest folder with ``.git``), else
+    ``folder``: real paths, symlinks resolved."""
+    real = Path(os.path.realpath(folder))
+    return next((f for f in (real, *real.parents) if (f / ".git").exists()), real)
 
 
 def _is_scalar(value) -> bool:
