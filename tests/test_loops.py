@@ -497,3 +497,60 @@ def test_a_loop_variable_that_changes_shape_makes_the_count_inexact_and_says_so(
     # A loop whose variables keep their shapes says nothing of the kind.
     steady = tfflops.profile(frozen_function(stepped, tf.TensorSpec([1, 8]), lower=lower))
     assert [loop.reshaped for loop in steady.loops] == [()]
+
+
+# ---------------------------------------------------------------- hostile trip counts
+
+
+def nested_loops(levels: int, bound: int, v2: bool) -> proto.GraphDef:
+    """``levels`` TF1 loops nested in each other, each from 0 while < ``bound`` (int64);
+    the innermost body multiplies h[1,8] by W[8,8]: STEP MACs an iteration."""
+    graph = tf.Graph()
+    try:
+        (tf.compat.v1.enable_control_flow_v2 if v2 else tf.compat.v1.disable_control_flow_v2)()
+        with graph.as_default():
+            x = tf.compat.v1.placeholder(tf.float32, [1, 8], name="x")
+            w = tf.constant(np.ones([8, 8], np.float32), name="W")
+
+            def nest(h, level):
+                if level == levels:
+                    return h @ w
+                start, limit = tf.constant(0, tf.int64), tf.constant(bound, tf.int64)
+                return tf.compat.v1.while_loop(
+                    lambda i, h: i < limit,
+                    lambda i, h: (i + 1, nest(h, level + 1)),
+                    (start, h),
+                    name=f"loop{level}",
+                )[1]
+
+            tf.identity(nest(x, 0), name="output")
+    finally:
+        tf.compat.v1.enable_control_flow_v2()
+    return graph_def_of(graph.as_graph_def())
+
+
+@pytest.mark.parametrize("v2", [False, True], ids=["frames", "While"])
+def test_a_loop_of_2_to_the_62_counts_exactly(v2):
+    graph_def = nested_loops(2, 2**62, v2)
+    p = tfflops.profile(graph_def, outputs=["output"], convention="macs", tfprof=False)
+    assert sorted(loop.trips for loop in p.loops) == [2**62, 2**62]
+    # STEP·2^62·2^62 = 2^6·2^124 = 2^130, a Python int: no int64 wraps, no float rounds
+    assert p.totals["flops"] == 1361129467683753853853498429727072845824
+    assert "(1.36e+39)" in render(p)  # humanized from the int, not from a float's digits
+
+
+@pytest.mark.parametrize("v2", [False, True], ids=["frames", "While"])
+def test_loops_nested_past_2_to_the_128_runs_are_refused(tmp_path, capsys, v2):
+    # Three loops of 2^62: 2^186 runs. Each level more multiplies every count's size: a
+    # few thousand nested frames made ints of megabytes on every node (1.5 GB, and a
+    # traceback where a figure passed a float's range).
+    path = write(tmp_path / "nested.pb", nested_loops(3, 2**62, v2))
+    assert main(["profile", path, "--no-tfprof", "--convention", "full"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(f"tfflops: error: {path}: nested loops (")
+    assert "×4611686018427387904" in err  # 2^62, each loop named with its trips
+    assert err.endswith(
+        "run a node more than 2^128 times per run of the graph; no model does, "
+        "refusing to count it\n"
+    )

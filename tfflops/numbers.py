@@ -44,9 +44,12 @@ def parse_number(text: str, argument: str = "number") -> int:
 
 
 def humanize(n: int | None) -> str:
-    """7_755_299_312 → '7.76 G'; small numbers stay exact."""
+    """7_755_299_312 → '7.76 G'; small numbers stay exact; from 1000 T on, '2.79e+39'
+    (a float's quotient would print digits it does not hold, or overflow)."""
     if n is None:
         return "-"
+    if abs(n) >= 10**15:
+        return format(Decimal(n), ".2e")
     for factor, suffix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")):
         if abs(n) >= factor:
             return f"{n / factor:.2f} {suffix}"

@@ -22,7 +22,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from tfflops.analysis.loops import Loop, check_given
+from tfflops.analysis.loops import Loop, check_given, check_runs
 from tfflops.analysis.nodes import (
     CODE,
     STATE,
@@ -30,6 +30,7 @@ from tfflops.analysis.nodes import (
     NodeCount,
     NodeCounter,
     body_rows,
+    most_runs,
 )
 from tfflops.analysis.ops import VIEW_OPS, TensorInfo
 from tfflops.analysis.ops.contraction import FUSED_CONTRACTIONS, unknown_fused_ops
@@ -90,6 +91,8 @@ def count_graph(
     counter = NodeCounter(given, weights_marked(graph))
     rows = [counter.count_node(graph, shapes, i, phases[i]) for i in range(len(graph))]
     frames = counter.apply_frames(graph, shapes, rows)
+    loops = list(counter.loops.values())
+    check_runs(most_runs(rows), graph.source, loops)  # loops in the functions called too
     missing = sorted(set(given) - set(counter.loops))
     if missing:
         loops = ", ".join(sorted(counter.loops)[:10]) or "none"
@@ -102,7 +105,6 @@ def count_graph(
     not_taken = counter.keep_costliest_sides(frames, rows)
     _fold_biases(graph, shapes, rows)
     _fused_contractions(graph, rows)
-    loops = list(counter.loops.values())
     notes = [*_loop_notes(loops), *_constant_notes(constants)]
     if frames is not None and frames.dead:
         notes.append(

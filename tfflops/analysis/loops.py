@@ -25,7 +25,7 @@ counter keeps the side that costs the most (``cheaper_sides``), as for a v2 ``If
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 from tfflops.analysis.shapes import BodyRun, CallShapes, ShapeResult, differ
@@ -36,6 +36,10 @@ from tfflops.graph.index import Graph
 # The most iterations --loop-iterations may give a loop: far more than any model runs, few
 # enough that every figure stays a plausible integer.
 MAX_GIVEN_TRIPS = 10**12
+# The most times a node may run per run of the graph: two nested loops over int64's whole
+# range. Loops nested past it are a bomb, not a model: every deeper level multiplies the
+# size of every count (a few thousand nested frames, ints of megabytes on every node).
+MAX_RUNS = 2**128
 
 _IDENTITIES = frozenset({"Identity", "RefIdentity", "Snapshot"})
 _STEPS = {"Add": 1, "AddV2": 1, "Sub": -1}
@@ -82,6 +86,18 @@ def check_given(given: Mapping[str, int] | None) -> dict[str, int]:
             )
         checked[name] = trips
     return checked
+
+
+def check_runs(runs: int, where: str, loops: Iterable[Loop]) -> None:
+    """A TfflopsError naming ``where`` and the ``loops`` (innermost first) that nest to
+    run a node more than MAX_RUNS times."""
+    if runs > MAX_RUNS:
+        nested = [f"{loop.name} ×{loop.trips}" for loop in loops if loop.trips]
+        shown = ", ".join(nested[:3]) + (f" and {len(nested) - 3} more" if len(nested) > 3 else "")
+        raise TfflopsError(
+            f"{where}: nested loops ({shown}) run a node more than 2^128 times per run of "
+            "the graph; no model does, refusing to count it"
+        )
 
 
 def resolve(name: str, found: tuple[int | None, str], given: Mapping[str, int]) -> Loop:
@@ -513,6 +529,16 @@ def _live_port(graph: Graph, i: int, selector) -> int:
     return index if 0 <= index < outs.i else outs.i - 1
 
 
+def _enclosing(frames: list[_Frame], f: int) -> Iterator[Loop]:
+    """The loops of frame ``f`` and of the frames around it, innermost first."""
+    for _ in range(len(frames)):  # bounded: a frame's parent was made before it
+        if not f:
+            return
+        if frames[f].loop is not None:
+            yield frames[f].loop
+        f = frames[f].parent
+
+
 def _runs(graph: Graph, shapes: ShapeResult, order: list[int], frame_of: _FrameOf) -> Frames:
     """Runs per node from the frames' trip counts and the static Switches (module doc)."""
     ops, data_in, control_in = graph.op_list, graph.data_in, graph.control_in
@@ -579,6 +605,7 @@ def _runs(graph: Graph, shapes: ShapeResult, order: list[int], frame_of: _FrameO
             # Unknown trip count: condition and body once each.
             trips = 1 if loop is None or loop.trips is None else loop.trips + (not body[i])
             runs[i] = (inner.entry_runs or 1) * trips
+            check_runs(runs[i], graph.source, _enclosing(frames, f))
         if dead[i]:
             runs[i] = 0
         seen[i] = 1

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
@@ -148,6 +148,27 @@ def body_rows(row: NodeCount) -> Iterator[NodeCount]:
     """The rows of the function bodies a call node runs (its own, not nested calls')."""
     for body in row.inner:
         yield from body.rows
+
+
+def most_runs(rows: Iterable[NodeCount]) -> int:
+    """The most times a node of ``rows``, or of a function body they run, runs (0 if none).
+
+    Each body is gone through once, however many calls run it (a call DAG can hold
+    exponentially many paths)."""
+    memo: dict[int, int] = {}
+
+    def of_rows(rows: Iterable[NodeCount]) -> int:
+        return max((row.runs * inner(row) for row in rows), default=0)
+
+    def inner(row: NodeCount) -> int:
+        return max((body.times * of_body(body.rows) for body in row.inner), default=1)
+
+    def of_body(rows: tuple[NodeCount, ...]) -> int:
+        if id(rows) not in memo:
+            memo[id(rows)] = of_rows(rows)
+        return memo[id(rows)]
+
+    return of_rows(rows)
 
 
 def repeated(row: NodeCount, runs: int) -> NodeCount:
