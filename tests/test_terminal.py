@@ -275,3 +275,57 @@ def test_a_screen_paints_only_when_asked():
     assert Screen(80, color=False).paint("FAIL", "fail") == "FAIL"
     assert Screen(80, color=True).paint("FAIL", "fail") == f"{ESC}1;31mFAIL{ESC}0m"
     assert Screen(80, color=True).paint("3 explained", "explained") == "3 explained"
+
+
+# ---------------------------------------------------------------- names that act on terminals
+
+# A name a hostile model (or a file a pull request adds) may hold: a newline starting a
+# line of its own that a CI log takes as a command, a terminal's clear-screen escape, a
+# bidi override that reverses what follows.
+HOSTILE = "a\n::error file=x::forged\x1b[2J\u202e|`"
+SHOWN = "a\\n::error file=x::forged\\x1b[2J\\u202e"  # as every text report shows it
+
+
+def _hostile_graph():
+    from builders import op, placeholder
+
+    from tfflops.graph import proto
+
+    g = proto.GraphDef()
+    placeholder(g, "x" + HOSTILE, [1, 4])
+    op(g, HOSTILE, "MatMul", ["x" + HOSTILE, "x" + HOSTILE], transpose_b=[])
+    return g
+
+
+def _safe(text: str) -> None:
+    assert "\x1b" not in text and "\u202e" not in text, text
+    assert not any(line.lstrip().startswith("::") for line in text.splitlines()), text
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["profile", "{model}", "--no-tfprof", "--by", "node"],
+        ["profile", "{model}", "--no-tfprof", "--format", "markdown", "--by", "node"],
+        ["compare", "{model}", "{model}", "--no-tfprof", "--format", "markdown"],
+        ["compare", "{model}", "{model}", "--no-tfprof"],
+        ["inspect", "{model}"],
+        ["check", "{model}", "{garbage}", "--no-tfprof", "--max-flops", "1T", "--summary", "s.md"],
+        ["profile", "{garbage}", "--no-tfprof"],
+    ],
+)
+def test_names_are_shown_escaped_never_acted_on(tmp_path, capsys, monkeypatch, argv):
+    monkeypatch.chdir(tmp_path)
+    model = tmp_path / f"m{HOSTILE}.pb"
+    model.write_bytes(_hostile_graph().SerializeToString())
+    garbage = tmp_path / f"g{HOSTILE}.pb"
+    garbage.write_bytes(b"not a graph")
+    main([a.format(model=model, garbage=garbage) for a in argv])
+    out, err = capsys.readouterr()
+    summary = (tmp_path / "s.md").read_text() if argv[0] == "check" else ""
+    for text in (out, err, summary):
+        _safe(text)
+    assert SHOWN in out + err
+    assert err.count("\n") <= 1  # an error stays one line
+    if argv[0] == "check":
+        assert SHOWN in summary and "\\|'" in summary  # `|` escaped, ` no end to the span

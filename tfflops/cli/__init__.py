@@ -15,6 +15,7 @@ from tfflops.arguments import FLAGS, apply_config
 from tfflops.cli.commands import screen_for
 from tfflops.cli.parser import build_parser
 from tfflops.errors import TfflopsError
+from tfflops.reports.layout import printable
 
 __all__ = ["build_parser", "main", "screen_for"]
 
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
             load_formulas(args.formulas)
         return args.run(args)
     except TfflopsError as e:
-        print(f"tfflops: error: {e.spelled(FLAGS)}", file=sys.stderr)
+        print(f"tfflops: error: {printable(e.spelled(FLAGS))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -43,5 +44,5 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except OSError as e:  # a file or folder the command could not read or write
         where = f"{e.filename}: " if e.filename else ""
-        print(f"tfflops: error: {where}{e.strerror or e}", file=sys.stderr)
+        print(f"tfflops: error: {printable(f'{where}{e.strerror or e}')}", file=sys.stderr)
         return 2

@@ -19,6 +19,7 @@ from tfflops.errors import TfflopsError
 from tfflops.files import check_writable, write_atomic
 from tfflops.pipelines.check import FIGURES
 from tfflops.pipelines.open import check_report_paths, input_files, option_files
+from tfflops.reports.layout import printable
 
 
 def screen_for(stream, color: str = "auto"):
@@ -206,7 +207,7 @@ def check(args) -> int:
     if args.update_baseline:
         print(f"wrote {args.baseline}: {len(models) - len(run.errors)} model(s) updated")
     for r in run.errors:
-        print(f"tfflops: error: {r.error}", file=sys.stderr)
+        print(f"tfflops: error: {printable(r.error)}", file=sys.stderr)
     return 2 if run.errors else 0 if run.passed else 1
 
 

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from tfflops.numbers import humanize, seconds_text
 from tfflops.pipelines.check import FIGURES, CheckRun, ModelResult, figure_label, percent
 from tfflops.reports.layout import PLAIN, Screen, shorten_middle, wrap, wrap_items
+from tfflops.reports.layout import markdown_code as _md
 
 
 def render_result(
@@ -111,7 +112,12 @@ def render_markdown(run: CheckRun) -> str:
         out += ["", "#### Within limits", ""]
         out += [f"- `{_md(r.key)}`: {_md(x)}" for r, x in remarks]
     if run.unmatched:
-        out += ["", "#### Baseline entries without a model", "", f"- {_md(unmatched_remark(run))}"]
+        out += [
+            "",
+            "#### Baseline entries without a model",
+            "",
+            f"- {_md(unmatched_remark(run))}",
+        ]
     return "\n".join(out) + "\n"
 
 
@@ -122,10 +128,6 @@ def unmatched_remark(run: CheckRun) -> str:
         f"without a model in this run: {', '.join(run.unmatched)} (removed or renamed? "
         f"delete {'it' if len(run.unmatched) == 1 else 'them'} from {run.baseline_path})"
     )
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("`", "'")
 
 
 def render_junit(run: CheckRun) -> str:

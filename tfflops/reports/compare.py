@@ -15,7 +15,9 @@ from tfflops.reports.layout import (
     Screen,
     fit_pair,
     grid,
+    markdown_code,
     more_line,
+    printable,
     wrap,
     wrap_items,
 )
@@ -209,9 +211,10 @@ def _columns(heads: list[str], align: str) -> list[Column]:
 def _markdown(c: Comparison, top: int | None) -> str:
     u = unit(c.convention)
     out = [
-        f"# {c.before.model} → {c.after.model}",
+        f"# {printable(c.before.model)} → {printable(c.after.model)}",
         "",
-        f"Outputs: `{', '.join(c.before.outputs)}` → `{', '.join(c.after.outputs)}` · "
+        f"Outputs: `{markdown_code(', '.join(c.before.outputs))}` → "
+        f"`{markdown_code(', '.join(c.after.outputs))}` · "
         f"convention: `{c.convention}`",
         "",
         "| figure | before | after | difference |",
@@ -226,7 +229,7 @@ def _markdown(c: Comparison, top: int | None) -> str:
     for x in c.causes():
         out.append(
             f"| {x['label']} | {len(x['nodes'])} | {_signed(x['flops'])} | "
-            f"{_signed(x['tfprof_flops'])} | {'<br>'.join(x['details'])} |"
+            f"{_signed(x['tfprof_flops'])} | {'<br>'.join(map(markdown_code, x['details']))} |"
         )
     out += [
         "",
@@ -235,8 +238,9 @@ def _markdown(c: Comparison, top: int | None) -> str:
     ]
     for r in _changed_ops(c):
         out.append(
-            f"| `{r['op']}` | {r['count_before']} | {r['count_after']} | {r['flops_before']:,} | "
-            f"{r['flops_after']:,} | {_signed(r['flops_after'] - r['flops_before'])} |"
+            f"| `{markdown_code(r['op'])}` | {r['count_before']} | {r['count_after']} | "
+            f"{r['flops_before']:,} | {r['flops_after']:,} | "
+            f"{_signed(r['flops_after'] - r['flops_before'])} |"
         )
     out += [
         "",
@@ -247,15 +251,20 @@ def _markdown(c: Comparison, top: int | None) -> str:
     kept = changed[:top] if top else changed
     for n in kept:
         out.append(
-            f"| `{n.display_name}` | {_op_change(n)} | {n.flops_before:,} | {n.flops_after:,} | "
-            f"{_signed(n.flops_difference)} | {n.cause} |"
+            f"| `{markdown_code(n.display_name)}` | {markdown_code(_op_change(n))} | "
+            f"{n.flops_before:,} | {n.flops_after:,} | {_signed(n.flops_difference)} | "
+            f"{markdown_code(n.cause)} |"
         )
     if len(kept) < len(changed):
         out += ["", _more_nodes(changed, kept, u, "`--top 0` for all")]
     for side in ("before", "after"):
         only = [n.name for n in c.nodes if n.side == side]
         if only:
-            out += ["", f"Only in {side} ({len(only)}): " + ", ".join(f"`{n}`" for n in only)]
+            out += [
+                "",
+                f"Only in {side} ({len(only)}): "
+                + ", ".join(f"`{markdown_code(n)}`" for n in only),
+            ]
     if c.notes:
-        out += ["", *[f"- {n}" for n in c.notes]]
+        out += ["", *[f"- {printable(n)}" for n in c.notes]]
     return "\n".join(out) + "\n"

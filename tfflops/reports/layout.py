@@ -8,6 +8,7 @@ and decides on colour (``Screen``); nothing here does I/O.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,10 @@ _PAINT = {
     "unsupported": "33",  # yellow
     "match": "32",
 }
+
+
+# What Screen.paint writes, and nothing else (a name's own SGR code could hide text).
+_OWN_PAINT = re.compile("|".join(re.escape(f"\033[{c}m") for c in sorted({*_PAINT.values(), "0"})))
 
 
 @dataclass(frozen=True)
@@ -46,12 +51,35 @@ class Screen:
 PLAIN = Screen()
 
 
+def printable(text: str) -> str:
+    """``text`` with each character a terminal, a CI log or a Markdown renderer would act
+    on instead of showing written as its escape (``\\n``, ``\\x1b``, ``\\u202e``).
+
+    Names come from the model and the file system, and may hold any character: a newline
+    starts a line of the name's own (``::error::`` is a command to a CI log), an escape
+    sequence moves a terminal's cursor, a bidi override reverses what follows. Every
+    layout function here shows text through it; JSON and CSV keep names exact.
+    """
+    if text.isprintable():
+        return text
+    pieces = _OWN_PAINT.split(text)  # our own colours, already painted, stay
+    escaped = ["".join(c if c.isprintable() else repr(c)[1:-1] for c in p) for p in pieces]
+    return "".join(p + paint for p, paint in zip(escaped, [*_OWN_PAINT.findall(text), ""]))
+
+
+def markdown_code(text: str) -> str:
+    """``text`` for a Markdown code span in a table cell: ``printable``, ``|`` escaped,
+    a backtick (which would end the span) shown as a quote."""
+    return printable(text).replace("|", "\\|").replace("`", "'")
+
+
 def shorten_middle(text: str, width: int) -> str:
     """A name too long for ``width`` keeps both ends: 'model/…1/conv/Conv2D' (20).
 
     The end gets two thirds of the room (it tells sibling nodes apart, and holds a
-    path's file name), the start one third (the scope, the folder).
+    path's file name), the start one third (the scope, the folder). (``printable``.)
     """
+    text = printable(text)
     if len(text) <= width:
         return text
     if width <= 1:
@@ -64,6 +92,7 @@ def shorten_middle(text: str, width: int) -> str:
 def fit_pair(first: str, second: str, room: int) -> tuple[str, str]:
     """Two names in ``room`` columns together: a short one whole, the other shortened
     (in the middle) to what is left; two long ones share the room."""
+    first, second = printable(first), printable(second)
     if len(first) + len(second) <= room:
         return first, second
     half = room // 2
@@ -77,8 +106,9 @@ def fit_pair(first: str, second: str, room: int) -> tuple[str, str]:
 def wrap(text: str, width: int, first: str = "", rest: str | None = None) -> list[str]:
     """``text`` in lines of at most ``width``, broken at spaces only (never inside a word
     or at a hyphen); a word longer than a line is shortened in the middle. Text that fits
-    is left as it is, its spacing included."""
-    if len(first) + len(text) <= width and "\n" not in text:
+    is left as it is, its spacing included. (``printable``.)"""
+    text = printable(text)
+    if len(first) + len(text) <= width:
         return [(first + text).rstrip()]
     rest = " " * len(first) if rest is None else rest
     room = max(width - max(len(first), len(rest)), 1)
@@ -103,6 +133,7 @@ def wrap_items(
     ``first`` may be a heading ('op types: '): an item that does not fit after it goes
     to the next line."""
     rest = " " * len(first) if rest is None else rest
+    items = [printable(item) for item in items]
     glue = sep.rstrip()  # ends an item that has a next one: "," or " ·"
     gap = sep[len(glue) :]  # then, on the same line: " "
     lines, line, fresh = [], first, True
@@ -141,7 +172,7 @@ def grid(columns: Sequence[Column], rows: Sequence, width: int, indent: str = ""
     Shrinkable columns give way in their order, each down to its ``least``; if the grid
     still does not fit, the widest of them gives a column at a time (down to 4).
     """
-    cells = [[c.cell(r) for c in columns] for r in rows]
+    cells = [[printable(c.cell(r)) for c in columns] for r in rows]
     widths = [max([len(c.head), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
     excess = len(indent) + sum(widths) + 2 * (len(widths) - 1) - width
     shrinkable = [i for i, c in enumerate(columns) if c.shrink]

@@ -10,7 +10,17 @@ from tfflops.analysis.conventions import unit
 from tfflops.analysis.profile import NODE_COLUMNS, Profile
 from tfflops.numbers import humanize, seconds_text
 from tfflops.reports.html import render_html
-from tfflops.reports.layout import PLAIN, Column, Screen, fit_pair, grid, more_line, wrap
+from tfflops.reports.layout import (
+    PLAIN,
+    Column,
+    Screen,
+    fit_pair,
+    grid,
+    markdown_code,
+    more_line,
+    printable,
+    wrap,
+)
 from tfflops.reports.text import group_rows, roofline_summary, totals_lines
 
 FORMATS = ("table", "json", "csv", "markdown", "html")
@@ -171,9 +181,9 @@ def _columns(p: Profile, by: str) -> list[Column]:
 def _markdown(p: Profile, by: str, top: int | None) -> str:
     u = unit(p.convention)
     out = [
-        f"# {p.model}",
+        f"# {printable(p.model)}",
         "",
-        f"Outputs: `{', '.join(p.outputs)}` · convention: `{p.convention}`",
+        f"Outputs: `{markdown_code(', '.join(p.outputs))}` · convention: `{p.convention}`",
         "",
     ]
     out += ["| figure | value |", "|---|---:|"] + [f"| {k} | {v} |" for k, v in totals_lines(p)]
@@ -191,10 +201,10 @@ def _markdown(p: Profile, by: str, top: int | None) -> str:
         figures = f"{r['flops']:,} | {tf} | {r['params']:,} | {r['bytes']:,}"
         if timed:
             figures += f" | {seconds_text(r['est_seconds'])}"
-        out.append(f"| `{r['name']}` | {r['count']} | {figures} |")
+        out.append(f"| `{markdown_code(r['name'])}` | {r['count']} | {figures} |")
     if len(kept) < len(rows):
         figures = [("flops", u), ("params", "params")]
         out += ["", more_line(rows[len(kept) :], rows, _NOUNS[by], figures, "`--top 0` for all")]
     if p.notes:
-        out += ["", *[f"- {n}" for n in p.notes]]
+        out += ["", *[f"- {printable(n)}" for n in p.notes]]
     return "\n".join(out) + "\n"
