@@ -137,6 +137,18 @@ def test_unknown_sizes_are_said_in_the_notes_not_hidden():
     assert df.loc["x", "output_bytes"] == 32 and df["output_bytes"].isna().loc["y"]
 
 
+def test_a_shape_tensorflow_refuses_holds_no_bytes():
+    g = proto.GraphDef()
+    placeholder(g, "x", [1, 8])
+    placeholder(g, "huge", [1 << 40, 1 << 40])  # 2^80 elements: past int64, no such tensor
+    op(g, "y", "Relu", ["huge"])
+    op(g, "z", "AddV2", ["x", "y"])
+    p = tfflops.profile(g, outputs=["z"], tfprof=False)
+    # x 32 B; huge and y (and z, whose shape is not inferred from them) left out, and said
+    assert p.totals["peak_activation_bytes"] == 32
+    assert any(n.startswith("peak_activation_bytes leaves out 3 tensor(s)") for n in p.notes)
+
+
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 def test_memory_columns_in_json_and_csv(samples, fmt):
     import csv

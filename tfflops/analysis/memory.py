@@ -20,7 +20,7 @@ from tfflops.analysis.shapes import ShapeResult, TensorInfo, is_known
 from tfflops.graph.families import PLACEHOLDER_OPS, VARIABLE_OPS
 from tfflops.graph.index import Graph
 from tfflops.graph.phases import INFERENCE
-from tfflops.graph.tensors import DTYPE_SIZE, base_dtype
+from tfflops.graph.tensors import DTYPE_SIZE, base_dtype, invalid_shape
 
 # Ops whose outputs are their input's buffer (IdentityN: output k is input k; the others'
 # every output is input 0): they allocate nothing.
@@ -65,8 +65,9 @@ class Memory:
 
 
 def tensor_bytes(info: TensorInfo | None) -> int | None:
-    """Elements × dtype size; None when the shape is not fully known (strings: 0)."""
-    if info is None or not is_known(info.shape):
+    """Elements × dtype size; None when the shape is not fully known, or is one
+    TensorFlow would refuse (``invalid_shape``: no such tensor exists) (strings: 0)."""
+    if info is None or not is_known(info.shape) or invalid_shape(info.shape) is not None:
         return None
     return math.prod(info.shape) * DTYPE_SIZE.get(base_dtype(info.dtype), 0)
 
