@@ -8,7 +8,7 @@ import json
 
 import pytest
 import tensorflow as tf
-from builders import op, placeholder, weights
+from builders import DT_FLOAT, ints, op, placeholder, weights
 from test_freeze import build, save, write_file_graph
 
 import tfflops
@@ -96,6 +96,74 @@ def test_a_huge_input_is_refused_before_it_is_allocated(tmp_path, capsys):
     err = capsys.readouterr().err
     # x and y, 4 TiB each, alive together while the relu runs
     assert "running it would hold 8,796,093,022,208 bytes of activations at once" in err
+
+
+def _fill(g, name, dims, dtype=proto.DATA_TYPES["DT_FLOAT"]):
+    """Fill(dims, 1.0): a tensor TensorFlow allocates of the dims' value, however large."""
+    one = g.node.add(name=f"{name}/one", op="Const")
+    one.attr["dtype"].type = dtype
+    one.attr["value"].tensor.dtype = dtype
+    one.attr["value"].tensor.float_val.append(1.0)
+    fill = g.node.add(name=name, op="Fill")
+    fill.input.extend([dims, one.name])
+    fill.attr["T"].type = dtype
+    fill.attr["index_type"].type = proto.DATA_TYPES["DT_INT32"]
+    return name
+
+
+def _sum(g, name, x, axes):
+    ints(g, f"{name}/axes", axes)
+    op(g, name, "Sum", [x, f"{name}/axes"])
+    g.node[-1].attr["Tidx"].type = proto.DATA_TYPES["DT_INT32"]
+    return name
+
+
+def _refused(tmp_path, capsys, g, message):
+    model = tmp_path / "bomb.pb"
+    model.write_bytes(g.SerializeToString())
+    assert main(["measure", str(model), "--outputs", "output", "--runs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert err.endswith("refusing to run it (--allow-unsafe-ops runs it anyway)\n")
+
+
+def test_what_tensorflow_folds_when_it_loads_the_graph_counts_too(tmp_path, capsys):
+    # Computed from constants alone, the Fill is no activation of the profile's peak, but
+    # TensorFlow still makes it: 70000·70000·4 = 19,600,000,000 bytes, + its sum 4, + x and
+    # output 4 each (the peak)
+    g = proto.GraphDef()
+    placeholder(g, "x", [1])
+    ints(g, "dims", [70000, 70000])
+    _sum(g, "total", _fill(g, "big", "dims"), [0, 1])
+    op(g, "output", "Mul", ["x", "total"])
+    _refused(tmp_path, capsys, g, "running it would hold 19,600,000,012 bytes of activations")
+
+
+def test_a_tensor_of_a_size_not_known_statically_is_refused(tmp_path, capsys):
+    # The Fill's dimensions are the sum of 2000 ones: a value tfflops does not compute
+    # (so its size is unknown) and TensorFlow does: 2000³ floats, 32 GB.
+    g = proto.GraphDef()
+    ints(g, "n", [2000])
+    side = _sum(g, "side", _fill(g, "ones", "n"), [0])
+    cast = g.node.add(name="side_int", op="Cast", input=[side])
+    cast.attr["SrcT"].type, cast.attr["DstT"].type = DT_FLOAT, proto.DATA_TYPES["DT_INT32"]
+    pack = g.node.add(name="dims", op="Pack", input=["side_int"] * 3)
+    pack.attr["T"].type, pack.attr["N"].i = proto.DATA_TYPES["DT_INT32"], 3
+    _sum(g, "output", _fill(g, "big", "dims"), [0, 1, 2])
+    _refused(tmp_path, capsys, g, "a tensor whose size is not known statically")
+
+
+def test_a_string_tensor_is_refused(tmp_path, capsys):
+    # One element, of any length: StringJoin of a string with itself, 3000 times over,
+    # makes gigabytes out of one megabyte.
+    g = proto.GraphDef()
+    text = g.node.add(name="text", op="Const")
+    text.attr["dtype"].type = proto.DATA_TYPES["DT_STRING"]
+    text.attr["value"].tensor.dtype = proto.DATA_TYPES["DT_STRING"]
+    text.attr["value"].tensor.string_val.append(b"x" * 1000)
+    join = g.node.add(name="output", op="StringJoin", input=["text"] * 3000)
+    join.attr["N"].i = 3000
+    _refused(tmp_path, capsys, g, "running it would hold output:0, a tensor whose size is not")
 
 
 def test_an_input_of_unknown_shape_must_be_given(tmp_path, capsys):

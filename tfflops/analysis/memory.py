@@ -62,6 +62,10 @@ class Memory:
     unknown_tensors: list[str]  # activations of unknown size ("node:k"), not in the peak
     weight_elements: int  # the parameters weight_bytes covers
     constant: bytearray  # by node number: 1 for a constant, or computed from them alone
+    # What TensorFlow computes from constants alone when it loads the graph (weights and
+    # views aside), held beside the activations: its bytes, and its tensors of unknown size.
+    folded_bytes: int
+    folded_unknown: list[str]
 
 
 def tensor_bytes(info: TensorInfo | None) -> int | None:
@@ -100,7 +104,31 @@ def memory_of(
     fetched = [graph.index[name] for name in outputs if name in graph.index]
     constant = constants(graph, order, fetched)
     peak, missing = peak_activation_bytes(graph, sizes, unknown, order, constant, fetched)
-    return Memory(written, weight_bytes, peak, missing, weight_elements, constant)
+    folded, folded_unknown = _folded(graph, sizes, order, constant)
+    return Memory(
+        written, weight_bytes, peak, missing, weight_elements, constant, folded, folded_unknown
+    )
+
+
+def _folded(
+    graph: Graph, sizes: Sequence[Sequence[int | None]], order: Sequence[int], constant: bytearray
+) -> tuple[int, list[str]]:
+    """(bytes, tensors of unknown size) of what the nodes of ``order`` compute from
+    constants alone: a Fill of constant dimensions is a tensor TensorFlow makes when it
+    loads the graph, however large, and keeps."""
+    ops, names = graph.op_list, graph.names
+    total, unknown = 0, []
+    for i in order:
+        if not constant[i] or ops[i] in _WEIGHT_SOURCES or ops[i] in _ALIASES:
+            continue
+        if not sizes[i]:
+            unknown.append(names[i])  # not even how many outputs it has
+        for k, size in enumerate(sizes[i]):
+            if size is None:
+                unknown.append(f"{names[i]}:{k}")
+            else:
+                total += size
+    return total, unknown
 
 
 def _weights(graph: Graph, shapes: ShapeResult, rows: Sequence[NodeCount]) -> tuple[int, int]:

@@ -26,6 +26,7 @@ from tfflops.graph.library import prune_library
 from tfflops.graph.loader import is_saved_model
 from tfflops.graph.model import keras_format
 from tfflops.graph.phases import INFERENCE, ancestors
+from tfflops.graph.tensors import DT, base_dtype
 from tfflops.numbers import check_count
 from tfflops.pipelines.freeze import freeze_model
 from tfflops.pipelines.open import open_target
@@ -189,13 +190,9 @@ def measure(
         device=device,
     )
     p.model = str(model)
-    peak = p.totals["peak_activation_bytes"]
-    if not allow_unsafe_ops and peak > MAX_ACTIVATION_BYTES:
-        raise TfflopsError(
-            f"{model}: running it would hold {peak:,} bytes of activations at once, over "
-            f"{MAX_ACTIVATION_BYTES:,}; refusing to run it (`allow_unsafe_ops` runs it anyway)"
-        )
     inputs = _inputs(graph, p)
+    if not allow_unsafe_ops:
+        check_held(p, str(model))
     data = subgraph.SerializeToString()
     timing = time_graph(data, run_outputs, inputs, runs, warmup, threads, str(model))
     attribution = attribute(graph, timing.kernels)
@@ -207,6 +204,37 @@ def measure(
     return Measured(
         p, attribution, timing.wall_seconds, timing.device, runs, warmup, threads, notes
     )
+
+
+def check_held(p: Profile, source: str) -> None:
+    """A TfflopsError unless what running ``p``'s graph holds at once — its peak of
+    activations, and what TensorFlow computes from constants when it loads the graph
+    (``Memory.folded_bytes``) — is known to fit MAX_ACTIVATION_BYTES.
+
+    A tensor whose size is not known statically (a Fill whose dimensions come from a
+    value tfflops cannot compute, any string) could be of any size: the bound cannot be
+    checked, and the run is refused. (A string Const is what the file holds.)"""
+    memory, why = p.memory, "refusing to run it (`allow_unsafe_ops` runs it anyway)"
+    strings = [
+        f"{r.name}:{k}"
+        for r in p.rows
+        if r.phase == INFERENCE and r.op != "Const"
+        for k, info in enumerate(r.outputs)
+        if info is not None and base_dtype(info.dtype) == DT["DT_STRING"]
+    ]
+    unknown = [*memory.unknown_tensors, *memory.folded_unknown, *strings]
+    if unknown:
+        raise TfflopsError(
+            f"{source}: running it would hold {unknown[0]}, a tensor whose size is not known "
+            f"statically (and {len(unknown) - 1} more): the bound of "
+            f"{MAX_ACTIVATION_BYTES:,} bytes at once cannot be checked; {why}"
+        )
+    held = memory.peak_activation_bytes + memory.folded_bytes
+    if held > MAX_ACTIVATION_BYTES:
+        raise TfflopsError(
+            f"{source}: running it would hold {held:,} bytes of activations at once, over "
+            f"{MAX_ACTIVATION_BYTES:,}; {why}"
+        )
 
 
 def _inputs(graph: Graph, p: Profile) -> dict[str, tuple[tuple[int, ...], int]]:
