@@ -64,6 +64,18 @@ def test_every_item_gets_its_result_or_its_failure(jobs):
     assert told == [(k, len(items), r) for k, r in enumerate(results, 1)]
 
 
+def _pid(item: str) -> int:
+    return os.getpid()
+
+
+def test_no_more_workers_than_cpus(monkeypatch):
+    # `jobs = 100000` (a pull request's pyproject.toml may say so) over 8 models: 2 CPUs,
+    # 2 workers, each reused, not a process per model.
+    monkeypatch.setattr("tfflops.pipelines.workers._cpus", lambda: 2)
+    pids = run_isolated(_pid, [f"ok-{k}" for k in range(8)], jobs=100_000, timeout=60)
+    assert len(set(pids)) == 2
+
+
 # ---------------------------------------------------------------- through check
 
 

@@ -46,8 +46,11 @@ def run_isolated(
     timeout: float,
     progress: Callable[[int, int, object], None] | None = None,
 ) -> list:
-    """``fn(item)`` for every item in at most ``jobs`` worker processes; the results in
-    input order, each ``fn``'s value or a Failure.
+    """``fn(item)`` for every item in at most ``jobs`` worker processes (and no more than
+    one per item and per CPU: a worker holds a model, with tf.profiler TensorFlow too,
+    hundreds of MB, and one past the CPUs only waits its turn: ``jobs = 100000`` in a
+    pull request's settings must not fork a process per model); the results in input
+    order, each ``fn``'s value or a Failure.
 
     ``fn`` and the items must pickle (a module-level function, a ``functools.partial``
     of one). A TfflopsError's message is the Failure's; any other exception, a dead
@@ -57,6 +60,7 @@ def run_isolated(
     """
     if jobs < 1 or not timeout > 0:
         raise ValueError(f"jobs {jobs}, timeout {timeout}: at least one worker, some time")
+    jobs = min(jobs, len(items), _cpus())
     context = multiprocessing.get_context(_start_method())
     results: list = [None] * len(items)
     todo = deque(range(len(items)))
@@ -100,6 +104,13 @@ def run_isolated(
         for worker in [*idle, *busy]:
             worker.stop()
     return results
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on (a container's share, where the OS tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(len(os.sched_getaffinity(0)), 1)
+    return os.cpu_count() or 1
 
 
 def _start_method() -> str:
