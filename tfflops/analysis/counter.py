@@ -22,7 +22,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from tfflops.analysis.loops import Loop, check_given, check_runs
+from tfflops.analysis.loops import Loop, check_given
 from tfflops.analysis.nodes import (
     CODE,
     STATE,
@@ -34,6 +34,7 @@ from tfflops.analysis.nodes import (
 )
 from tfflops.analysis.ops import VIEW_OPS, TensorInfo
 from tfflops.analysis.ops.contraction import FUSED_CONTRACTIONS, unknown_fused_ops
+from tfflops.analysis.runs import check_runs
 from tfflops.analysis.shapes import ShapeResult, is_known
 from tfflops.analysis.weights import (
     frozen_argument,

@@ -25,9 +25,10 @@ counter keeps the side that costs the most (``cheaper_sides``), as for a v2 ``If
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
+from tfflops.analysis.runs import check_runs
 from tfflops.analysis.shapes import BodyRun, CallShapes, ShapeResult, differ
 from tfflops.errors import TfflopsError
 from tfflops.graph.families import BACK_EDGE_OPS, ENTER_OPS, EXIT_OPS, MERGE_OPS, SWITCH_OPS
@@ -36,10 +37,6 @@ from tfflops.graph.index import Graph
 # The most iterations --loop-iterations may give a loop: far more than any model runs, few
 # enough that every figure stays a plausible integer.
 MAX_GIVEN_TRIPS = 10**12
-# The most times a node may run per run of the graph: two nested loops over int64's whole
-# range. Loops nested past it are a bomb, not a model: every deeper level multiplies the
-# size of every count (a few thousand nested frames, ints of megabytes on every node).
-MAX_RUNS = 2**128
 
 _IDENTITIES = frozenset({"Identity", "RefIdentity", "Snapshot"})
 _STEPS = {"Add": 1, "AddV2": 1, "Sub": -1}
@@ -86,18 +83,6 @@ def check_given(given: Mapping[str, int] | None) -> dict[str, int]:
             )
         checked[name] = trips
     return checked
-
-
-def check_runs(runs: int, where: str, loops: Iterable[Loop]) -> None:
-    """A TfflopsError naming ``where`` and the ``loops`` (innermost first) that nest to
-    run a node more than MAX_RUNS times."""
-    if runs > MAX_RUNS:
-        nested = [f"{loop.name} ×{loop.trips}" for loop in loops if loop.trips]
-        shown = ", ".join(nested[:3]) + (f" and {len(nested) - 3} more" if len(nested) > 3 else "")
-        raise TfflopsError(
-            f"{where}: nested loops ({shown}) run a node more than 2^128 times per run of "
-            "the graph; no model does, refusing to count it"
-        )
 
 
 def resolve(name: str, found: tuple[int | None, str], given: Mapping[str, int]) -> Loop:
