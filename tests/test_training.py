@@ -261,6 +261,16 @@ def cnn(with_training_step: bool):
         tf1.train.GradientDescentOptimizer(0.1).apply_gradients(zip(grads, [k1, b1, k2, w]))
 
 
+def residual(with_training_step: bool):
+    x = tf1.placeholder(tf.float32, [4, 16], name="x")
+    w1, w2 = variable("w1", (16, 16)), variable("w2", (16, 16))
+    h = tf.matmul(x, w1)
+    y = tf.add(tf.matmul(h, w2), h, name="out")  # h's gradient: two arrive, an AddN sums them
+    if with_training_step:
+        grads = tf.gradients(y, [w1, w2])
+        tf1.train.GradientDescentOptimizer(0.1).apply_gradients(zip(grads, [w1, w2]))
+
+
 # Each model: the estimate from its forward graph by hand; the parameters' elements (each
 # GradientDescent update: 2 per element under exact and full); what tf.profiler counts in
 # the gradient graph beyond one training step (the gradients nothing applies).
@@ -306,6 +316,22 @@ ORACLES = {
         },
         108 + 4 + 288 + 640,
         13824,  # conv1's input gradient (2·192·108/3), which nothing applies
+    ),
+    "residual": (
+        residual,
+        {
+            # forward: two MatMuls 2·16·(4·16) = 2048 each, Add 64: 4160. Backward: the Add
+            # passes dy to both operands; dh = dy @ w2ᵀ 2048, dw2 2048; h's two gradients
+            # summed, AddN 64; dw1 = xᵀ @ dh 2048: 6208.
+            "tfprof": 10368,  # 4160 + 6208
+            "macs": 5120,  # 3·2048 − 1024 (no dx of the first MatMul)
+            # forward (2·16 − 1)·64 = 1984 twice + 64 = 4032; backward dh 1984, dw2 and dw1
+            # (2·4 − 1)·256 = 1792 each, AddN 64: 5632
+            "exact": 9664,
+            "full": 10368,  # as tfprof: no op tf.profiler leaves out
+        },
+        256 + 256,
+        2048,  # the first MatMul's dx 2·16·(4·16), which nothing applies
     ),
 }
 

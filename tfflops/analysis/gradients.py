@@ -97,6 +97,21 @@ MOVES_DATA = frozenset(
 )
 
 
+# Their gradient w.r.t. input 0 is an IndexedSlices (the rows read), not a dense tensor.
+SPARSE_GRADIENT = frozenset({"Gather", "GatherV2", "ResourceGather"})
+
+
+def accumulation(shape: Shape, dense: int, sparse: int) -> OpView | None:
+    """The op that sums the gradients reaching one tensor from several readers, as
+    TensorFlow's ``_AggregatedGrads`` builds it: an ``AddN`` of them all once two or more
+    arrive and one is dense (IndexedSlices alone are concatenated: no arithmetic; their
+    conversion to a dense tensor beside a dense one is not counted); None when nothing is
+    summed."""
+    if dense + sparse < 2 or not dense:
+        return None
+    return _op("AddN", (shape,) * (dense + sparse), shape)
+
+
 def has_rule(op: str) -> bool:
     """Whether tfflops knows what the gradient of ``op`` builds."""
     return op in RULES or op in MOVES_DATA

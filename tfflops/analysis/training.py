@@ -31,7 +31,14 @@ from dataclasses import dataclass, field
 
 from tfflops.analysis.conventions import node_flops
 from tfflops.analysis.counter import NodeCount, body_rows
-from tfflops.analysis.gradients import MOVES_DATA, NOT_DIFFERENTIABLE, backward, has_rule
+from tfflops.analysis.gradients import (
+    MOVES_DATA,
+    NOT_DIFFERENTIABLE,
+    SPARSE_GRADIENT,
+    accumulation,
+    backward,
+    has_rule,
+)
 from tfflops.analysis.ops import Cost, OpView, UnknownShape, lookup
 from tfflops.analysis.shapes import ShapeResult
 from tfflops.analysis.weights import is_parameter
@@ -100,6 +107,10 @@ def estimate_training(
     step.no_gradient = [graph.names[i] for i in seeds if not trained[i]]
     flows = _gradient_flows(graph, shapes, step.forward, seeds, trained)
     looped = _in_loops(graph)
+    arriving: dict[tuple[int, int], list[int]] = {}  # tensor → [dense, sparse] gradients
+    for i in seeds:
+        if flows[i]:
+            arriving[(i, 0)] = [1, 0]  # the loss's
     for i in step.forward:
         if not (flows[i] and trained[i]):
             continue
@@ -110,12 +121,41 @@ def estimate_training(
         )
         if not wanted:
             continue  # a parameter itself
+        for position in wanted:
+            sparse = position == 0 and graph.op_list[i] in SPARSE_GRADIENT
+            arriving.setdefault(graph.data_in[i][position], [0, 0])[sparse] += 1
         cost, why = _backward_cost(graph, shapes, rows, i, wanted, looped[i])
         if cost is None:
             step.skipped.append(Skipped(graph.names[i], graph.op_list[i], why))
         else:
             step.backward[i] = cost
+    _accumulate(graph, shapes, step, arriving, looped)
     return step
+
+
+def _accumulate(
+    graph: Graph,
+    shapes: ShapeResult,
+    step: TrainingStep,
+    arriving: dict[tuple[int, int], list[int]],
+    looped: bytearray,
+) -> None:
+    """Add to each tensor's producer the sum of the gradients its readers send back (a
+    residual's input, Q/K/V's shared input, a tied embedding): ``gradients.accumulation``.
+    Inside a TF1 loop the backward is not estimated (named already), nor is its sum."""
+    for (j, k), (dense, sparse) in arriving.items():
+        info = shapes.by_id[j][k] if k < len(shapes.by_id[j]) else None
+        view = accumulation(None if info is None else info.shape, dense, sparse)
+        if view is None or looped[j]:
+            continue
+        try:
+            cost = lookup("AddN")(view._replace(name=graph.names[j]))
+        except UnknownShape as e:
+            step.skipped.append(Skipped(graph.names[j], "AddN", f"its gradients' sum: {e}"))
+            continue
+        if j in step.backward:
+            cost = Cost(*map(sum, zip(step.backward[j], cost, strict=True)))
+        step.backward[j] = cost
 
 
 def _held_step(graph: Graph, rows: list[NodeCount]) -> TrainingStep | None:
