@@ -554,3 +554,106 @@ def test_loops_nested_past_2_to_the_128_runs_are_refused(tmp_path, capsys, v2):
         "run a node more than 2^128 times per run of the graph; no model does, "
         "refusing to count it\n"
     )
+
+
+# ---------------------------------------------------------------- training (--training)
+
+# train_flops under macs: forward + the backward of every step (T·the body's) + the Dense.
+# Per step, each kernel's gradient costs its forward's MACs (x·kernel: F·G·U, h·recurrent
+# kernel: U·G·U), and the recurrent product's input gradient U·G·U again (h is a loop
+# variable trained from the weights, and TensorFlow's loop gradient computes it every
+# iteration); x is the graph's input: no gradient. The Dense: its weights' U·D and its
+# input's U·D.
+TRAIN_MACS = {
+    "LSTM": 2148,  # 876 + 6·(5·16 + 2·4·16) = 1248 + 2·12 = 24 → 876 + 1272
+    "GRU": 1620,  # 660 + 6·(5·12 + 2·4·12) = 936 + 24 → 660 + 960
+    "SimpleRNN": 564,  # 228 + 6·(5·4 + 2·4·4) = 312 + 24 → 228 + 336
+}
+
+
+@pytest.mark.parametrize("name, form", FORMS, ids=[f"{n}-{f}" for n, f in FORMS])
+def test_rnn_training_estimates_every_steps_backward(rnns, name, form):
+    paths, _ = rnns[name]
+    p = tfflops.profile(paths[form], convention="macs", tfprof=False, training=True)
+    assert p.training.skipped == []
+    assert p.totals["train_flops"] == TRAIN_MACS[name]
+    assert not any("leaves out" in n for n in p.notes)
+
+
+# SimpleRNN (T=6, F=5, U=4, D=3, batch 1), the loop's body per step: MatMul x·W [1,5]·[5,4],
+# BiasAdd, MatMul h·Wr [1,4]·[4,4], AddV2, Tanh; the counter's two AddV2; the cond's two
+# Less and a LogicalAnd (7 runs). Backward per step: dW [5,1]·[1,4] (20 MACs, K=1: exact 20,
+# full/tfprof 40), dWr 16 MACs (exact 16, full/tfprof 32), dh [1,4]·[4,4]ᵀ 16 MACs (exact
+# 7·4 = 28, full/tfprof 32), TanhGrad 3·4 = 12 (exact/full; tf.profiler: 0), BiasAddGrad
+# [1,4] → [4] and the AddV2's: nothing to sum at batch 1. Each iteration adds its gradient
+# of W, Wr, b (loop invariants) into theirs, and h's two readers' (the list, the next
+# step): 20 + 16 + 4 + 4 = 44 adds. The Dense's backward: dW 12 MACs (exact 12, full 24),
+# dh 12 MACs (exact 5·4 = 20, full 24); BiasAddGrad: nothing to sum.
+SIMPLE_RNN_TRAIN = {
+    # forward 228 + backward 6·52 + 24 = 336
+    "macs": 564,
+    # forward 6·(36 + 4 + 28 + 4 + 2) + 21 + 3 = 468; backward 6·(20 + 16 + 28 + 12 + 44)
+    # = 720, + 32 → 752
+    "exact": 1220,
+    # forward 6·(40 + 4 + 32 + 4 + 4 + 2) + 7·3 + 24 + 3 = 564; backward 6·(40 + 32 + 32
+    # + 12 + 44) = 960, + 48 → 1008
+    "full": 1572,
+    # tf.profiler counts one iteration: forward 40 + 4 + 32 + 4 + 2 + 2 + 24 + 3 = 111;
+    # backward 40 + 32 + 32 + 44 + 48 = 196
+    "tfprof": 307,
+}
+
+
+@pytest.mark.parametrize("form", ["keras", "while", "lowered"])
+def test_simple_rnn_training_under_every_convention(rnns, form):
+    paths, _ = rnns["SimpleRNN"]
+    for convention, expected in SIMPLE_RNN_TRAIN.items():
+        p = tfflops.profile(paths[form], convention=convention, tfprof=False, training=True)
+        assert p.totals["train_flops"] == expected, convention
+
+
+def frozen_with_gradients(unroll: bool, gradients: bool) -> proto.GraphDef:
+    """The SimpleRNN model (unroll as given) frozen at batch 1; with ``gradients``, its
+    function also returns tf.gradients of the output w.r.t. every weight."""
+    keras.utils.set_random_seed(0)
+    x = keras.Input(shape=(T, F), name="x")
+    model = keras.Model(x, keras.layers.Dense(D)(keras.layers.SimpleRNN(U, unroll=unroll)(x)))
+
+    def step(x):
+        y = model(x, training=False)
+        return (y, *tf.gradients(y, model.trainable_variables)) if gradients else y
+
+    concrete = tf.function(step).get_concrete_function(tf.TensorSpec([1, T, F], name="x"))
+    frozen = convert_variables_to_constants_v2(concrete)
+    return graph_def_of(frozen.graph.as_graph_def())
+
+
+# The unrolled SimpleRNN: forward as the loop's without its counter and cond; backward as
+# the loop's but the first step's dh (h0 is a constant: no gradient) and its sums: W's,
+# Wr's and b's gradients of 6 steps summed (AddN of 6: 5·(20 + 16 + 4) = 200 adds), each
+# h read once.
+UNROLLED_TRAIN = {
+    # forward 6·36 + 12 = 228; backward 6·20 + 6·16 + 5·16 + 24 = 320
+    "macs": 548,
+    # forward 6·(36 + 4 + 28 + 4) + 24 = 456; backward 6·(20 + 16 + 12) + 5·28 + 200 + 32
+    # = 660
+    "exact": 1116,
+    # forward 6·(40 + 4 + 32 + 4 + 4) + 27 = 531; backward 6·(40 + 32 + 12) + 5·32 + 200
+    # + 48 = 912
+    "full": 1443,
+    # forward 6·(40 + 4 + 32 + 4) + 27 = 507; backward 6·(40 + 32) + 5·32 + 200 + 48 = 840
+    "tfprof": 1347,
+}
+
+
+def test_unrolled_rnn_estimate_is_the_gradient_graph_tensorflow_builds():
+    # The estimate from the forward graph; TensorFlow's own gradient graph (tf.gradients
+    # w.r.t. every weight), counted as it is: the same under every convention.
+    forward = frozen_with_gradients(unroll=True, gradients=False)
+    held = frozen_with_gradients(unroll=True, gradients=True)
+    for convention, expected in UNROLLED_TRAIN.items():
+        estimate = tfflops.profile(forward, convention=convention, tfprof=False, training=True)
+        counted = tfflops.profile(held, convention=convention, tfprof=False, training=True)
+        assert estimate.totals["train_flops"] == expected, convention
+        assert counted.totals["train_flops"] == expected, convention
+        assert counted.totals["train_flops_estimate"] == expected, convention

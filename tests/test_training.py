@@ -357,60 +357,124 @@ def test_the_estimate_is_the_gradient_graph_tensorflow_builds(name):
     assert {v.status for v in held.verdicts} <= {"match", "explained"}
 
 
-def test_a_tf1_while_loop_and_a_v2_while_are_named_not_estimated():
+def loop_graph(control_flow_v2: bool, bound=3, unstack=False) -> proto.GraphDef:
+    """h ← h @ w, ``bound`` times, from x [4,8] with w [8,8] a variable; with ``unstack``
+    each step's h leaves the loop through a TensorArray (a TensorList in v2), as a Keras
+    RNN's do, and the output is the last one."""
+
     def loop():
         x = tf1.placeholder(tf.float32, [4, 8], name="x")
         w = variable("w", (8, 8))
-        _, h = tf.while_loop(lambda i, h: i < 3, lambda i, h: (i + 1, h @ w), [0, x])
-        tf.identity(h, name="out")
-
-    frames = tfflops.profile(
-        build(loop, control_flow_v2=False), outputs=["out"], tfprof=False, training=True
-    )
-    reasons = {s.op: s.reason for s in frames.training.skipped}
-    assert reasons["MatMul"] == "inside a while loop (its backward runs once per iteration)"
-    functional = tfflops.profile(
-        build(loop, control_flow_v2=True), outputs=["out"], tfprof=False, training=True
-    )
-    reasons = {s.op: s.reason for s in functional.training.skipped}
-    assert reasons == {
-        "While": "calls functions (the backward of function bodies is not estimated)"
-    }
-
-
-@pytest.mark.parametrize("control_flow_v2", [False, True])
-def test_a_loop_whose_outputs_leave_through_a_tensor_list_is_named_not_dropped(
-    control_flow_v2,
-):
-    # A Keras RNN's shape: the loop writes each step's h into a TensorList (a variant
-    # tensor), and the output reads the stacked list. The gradient reaches the loop's
-    # MatMul through that list, so its backward is named as not estimated, never a
-    # silent 0 (lstm.keras once said train = forward + the dense layer's 2,560 alone).
-    def loop():
-        x = tf1.placeholder(tf.float32, [4, 8], name="x")
-        w = variable("w", (8, 8))
+        n = tf1.placeholder_with_default(3, [], name="n") if bound is None else bound
         steps = tf.TensorArray(tf.float32, size=3, element_shape=[4, 8])
 
         def body(i, h, steps):
             h = h @ w
-            return i + 1, h, steps.write(i, h)
+            return i + 1, h, steps.write(i, h) if unstack else steps
 
-        _, _, steps = tf.while_loop(lambda i, h, s: i < 3, body, [0, x, steps])
-        tf.identity(steps.stack()[-1], name="out")
+        _, h, steps = tf.while_loop(lambda i, h, s: i < n, body, [0, x, steps])
+        tf.identity(steps.stack()[-1] if unstack else h, name="out")
 
-    graph = build(loop, control_flow_v2)
-    p = tfflops.profile(graph, outputs=["out"], convention="macs", tfprof=False, training=True)
+    return build(loop, control_flow_v2)
+
+
+@pytest.mark.parametrize("control_flow_v2", [False, True], ids=["frames", "While"])
+@pytest.mark.parametrize("unstack", [False, True], ids=["state", "list"])
+def test_a_loop_body_is_estimated_once_per_iteration(control_flow_v2, unstack):
+    # Forward 3 iterations of [4,8] @ [8,8]: 3·4·8·8 = 768 MACs. Backward, per iteration:
+    # dw = hᵀ·dy, 4·8·8 = 256, and dh = dy·wᵀ, 256 — every iteration's, as TensorFlow's
+    # loop gradient computes it (h is a loop variable, trained from the second on; its
+    # gradient body is the same each iteration): 3·512 = 1536. Through a TensorArray
+    # (TensorList) out of the loop the gradient is the same (its ops move data).
+    p = tfflops.profile(
+        loop_graph(control_flow_v2, unstack=unstack),
+        outputs=["out"],
+        convention="macs",
+        tfprof=False,
+        training=True,
+    )
+    assert p.training.skipped == []
+    assert p.totals["train_flops"] == 2304  # 768 + 1536
+
+
+@pytest.mark.parametrize("control_flow_v2", [False, True], ids=["frames", "While"])
+def test_a_loop_whose_trip_count_is_unknown_is_named_not_estimated(control_flow_v2):
+    p = tfflops.profile(
+        loop_graph(control_flow_v2, bound=None),
+        outputs=["out"],
+        convention="macs",
+        tfprof=False,
+        training=True,
+    )
     reasons = {s.op: s.reason for s in p.training.skipped}
     if control_flow_v2:
         assert reasons == {
-            "While": "calls functions (the backward of function bodies is not estimated)"
+            "While": "a while loop whose trip count is not known statically (its backward "
+            "runs once per iteration)"
         }
     else:
-        assert reasons["MatMul"] == "inside a while loop (its backward runs once per iteration)"
-    # the forward alone: 3 iterations of [4,8] @ [8,8], 3·4·8·8 = 768 MACs; the figure says
-    # what it leaves out
-    assert p.totals["train_flops"] == 768
+        assert reasons == {"MatMul": "inside a while loop whose trip count is not known statically"}
+    # the forward alone, the body counted once: 4·8·8 = 256; the figure says what it
+    # leaves out
+    assert p.totals["train_flops"] == 256
     assert any(n.startswith("train_flops leaves out the backward pass of ") for n in p.notes)
+
+
+def test_an_if_is_named_not_estimated():
+    def branch():
+        x = tf1.placeholder(tf.float32, [4, 8], name="x")
+        w = variable("w", (8, 8))
+        p = tf1.placeholder(tf.bool, [], name="p")
+        tf.identity(tf.cond(p, lambda: x @ w, lambda: x), name="out")
+
+    p = tfflops.profile(
+        build(branch), outputs=["out"], convention="macs", tfprof=False, training=True
+    )
+    assert {s.op: s.reason for s in p.training.skipped} == {
+        "If": "an If/Case (the backward of its branches is not estimated)"
+    }
+    assert p.totals["train_flops"] == 256  # the forward alone: 4·8·8
+
+
+def test_a_function_call_is_estimated_from_its_body():
+    # y = relu(x @ w1) @ w2 with the second layer in a function the graph calls: x [2,8],
+    # w1 [8,8], w2 [8,4]. Forward 2·8·8 + 2·8·4 = 192 MACs; backward: dw1 128 (no dx),
+    # dw2 64 and its input's gradient 64 (in the body: the call passes h, computed from
+    # w1, and w2): 256.
+    @tf.function
+    def layer(h, w):
+        return h @ w
+
+    def model():
+        x = tf1.placeholder(tf.float32, [2, 8], name="x")
+        w1, w2 = variable("w1", (8, 8)), variable("w2", (8, 4))
+        tf.identity(layer(tf.nn.relu(x @ w1), w2), name="out")
+
+    graph = build(model)
+    assert "StatefulPartitionedCall" in {n.op for n in graph.node}
+    p = tfflops.profile(graph, outputs=["out"], convention="macs", tfprof=False, training=True)
+    assert p.training.skipped == []
+    assert p.totals["train_flops"] == 448  # 192 + 256
+
+
+def test_a_weight_inside_a_function_body_is_trained():
+    # A frozen graph whose weight is a constant inside the function it calls (no
+    # variables anywhere: a float constant with a dimension is a parameter): x [2,8] @
+    # w [8,4]. Forward 2·8·4 = 64 MACs; backward: dw 64, and x is the graph's input: 128.
+    @tf.function
+    def layer(h):
+        return h @ tf.constant(np.ones((8, 4), np.float32))
+
+    def model():
+        x = tf1.placeholder(tf.float32, [2, 8], name="x")
+        tf.identity(layer(x), name="out")
+
+    p = tfflops.profile(
+        build(model), outputs=["out"], convention="macs", tfprof=False, training=True
+    )
+    assert p.totals["params"] == 32
+    assert p.training.skipped == []
+    assert p.totals["train_flops"] == 128
 
 
 # ---------------------------------------------------------------- a graph holding its step

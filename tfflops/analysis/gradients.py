@@ -88,6 +88,13 @@ MOVES_DATA = frozenset(
         "TensorListSetItem",
         "TensorListStack",
         "TensorListGather",
+        # a TF1 TensorArray's likewise: its gradient is another TensorArray (TensorArrayGrad)
+        "TensorArrayReadV3",
+        "TensorArrayWriteV3",
+        "TensorArrayGatherV3",
+        "TensorArrayScatterV3",
+        "TensorArrayConcatV3",
+        "TensorArraySplitV3",
         # control flow: the gradient goes back through the branch, the loop
         "Switch",
         "RefSwitch",

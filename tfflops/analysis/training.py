@@ -14,9 +14,11 @@ gradient and again for its weights'.
   get none, so the first layer computes no gradient w.r.t. its input.
 * The gradient flows back from the outputs, as if the loss read them directly: the loss,
   its gradient and the optimizer's update are not in an inference graph, and not counted.
+* Loops and function bodies (``tfflops.analysis.backprop``): a v2 While's or a call's
+  body followed into, × its trip count; a v1 frame's nodes × their runs.
 * Not estimated, and named (so the figure is a lower bound, and says so): a node with no
-  gradient rule, one inside a TF1 while loop or calling functions, one whose shapes are
-  unknown.
+  gradient rule, one in a loop whose trip count is not known statically, an If/Case, a
+  call whose functions were not analysed, one whose shapes are unknown.
 
 A graph that already holds its backward pass — ``tf.gradients``' ``gradients/`` scope, or
 optimizer updates (Apply*) — is counted as it is: the training step is what its updates
@@ -29,20 +31,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from tfflops.analysis.backprop import Backprop, Scope, Skipped, top_parameters
 from tfflops.analysis.conventions import node_flops
 from tfflops.analysis.counter import NodeCount, body_rows
-from tfflops.analysis.gradients import (
-    MOVES_DATA,
-    NOT_DIFFERENTIABLE,
-    SPARSE_GRADIENT,
-    accumulation,
-    backward,
-    has_rule,
-)
-from tfflops.analysis.ops import Cost, OpView, UnknownShape, lookup
+from tfflops.analysis.ops import Cost
 from tfflops.analysis.shapes import ShapeResult
-from tfflops.analysis.weights import is_parameter
-from tfflops.graph.families import CALL_OPS, ENTER_OPS, EXIT_OPS, PLACEHOLDER_OPS
 from tfflops.graph.index import Graph
 from tfflops.graph.phases import (
     INFERENCE,
@@ -52,21 +45,8 @@ from tfflops.graph.phases import (
     in_gradients_scope,
     is_training_op,
 )
-from tfflops.graph.tensors import DT, FLOAT_DTYPES, NodeAttrs, base_dtype
 
-# A resource is a variable's handle; a variant a TensorList's, which carries an RNN's steps
-# out of its loop (the gradient flows back through the list).
-_GRADIENT_DTYPES = FLOAT_DTYPES | {DT["DT_RESOURCE"], DT["DT_VARIANT"]}
 _TAPE_SCOPE = "gradient_tape/"  # what a GradientTape names the backward ops it records
-
-
-@dataclass(frozen=True, slots=True)
-class Skipped:
-    """A forward node the gradient flows through whose backward tfflops cannot estimate."""
-
-    node: str
-    op: str
-    reason: str
 
 
 @dataclass
@@ -103,59 +83,20 @@ def estimate_training(
         in_forward = set(step.forward)
         # The loss: what the forward computes that nothing of the forward reads.
         seeds = [i for i in step.forward if not any(r in in_forward for r in graph.readers[i])]
-    trained = _trained(graph, shapes, rows, step.forward)
-    step.no_gradient = [graph.names[i] for i in seeds if not trained[i]]
-    flows = _gradient_flows(graph, shapes, step.forward, seeds, trained)
-    looped = _in_loops(graph)
-    arriving: dict[tuple[int, int], list[int]] = {}  # tensor → [dense, sparse] gradients
-    for i in seeds:
-        if flows[i]:
-            arriving[(i, 0)] = [1, 0]  # the loss's
-    for i in step.forward:
-        if not (flows[i] and trained[i]):
-            continue
-        wanted = frozenset(
-            position
-            for position, (j, k) in enumerate(graph.data_in[i])
-            if trained[j] and _carries_gradient(shapes, j, k)
-        )
-        if not wanted:
-            continue  # a parameter itself
-        for position in wanted:
-            sparse = position == 0 and graph.op_list[i] in SPARSE_GRADIENT
-            arriving.setdefault(graph.data_in[i][position], [0, 0])[sparse] += 1
-        cost, why = _backward_cost(graph, shapes, rows, i, wanted, looped[i])
-        if cost is None:
-            step.skipped.append(Skipped(graph.names[i], graph.op_list[i], why))
-        else:
-            step.backward[i] = cost
-    _accumulate(graph, shapes, step, arriving, looped)
+    in_forward = set(step.forward)
+    scope = Scope(
+        graph,
+        shapes,
+        [row if i in in_forward else None for i, row in enumerate(rows)],
+        params={key: n for i in step.forward for key, n in rows[i].body_params.items()},
+    )
+    walk = Backprop()
+    trained = walk.trained(scope, top_parameters(scope))
+    step.no_gradient = [graph.names[i] for i in seeds if not trained.node[i]]
+    flows = walk.flows(scope, [(i, None) for i in seeds], trained)
+    # the loss reads each output's first tensor
+    step.backward, step.skipped = walk.backward(scope, trained, flows, [(i, 0) for i in seeds])
     return step
-
-
-def _accumulate(
-    graph: Graph,
-    shapes: ShapeResult,
-    step: TrainingStep,
-    arriving: dict[tuple[int, int], list[int]],
-    looped: bytearray,
-) -> None:
-    """Add to each tensor's producer the sum of the gradients its readers send back (a
-    residual's input, Q/K/V's shared input, a tied embedding): ``gradients.accumulation``.
-    Inside a TF1 loop the backward is not estimated (named already), nor is its sum."""
-    for (j, k), (dense, sparse) in arriving.items():
-        info = shapes.by_id[j][k] if k < len(shapes.by_id[j]) else None
-        view = accumulation(None if info is None else info.shape, dense, sparse)
-        if view is None or looped[j]:
-            continue
-        try:
-            cost = lookup("AddN")(view._replace(name=graph.names[j]))
-        except UnknownShape as e:
-            step.skipped.append(Skipped(graph.names[j], "AddN", f"its gradients' sum: {e}"))
-            continue
-        if j in step.backward:
-            cost = Cost(*map(sum, zip(step.backward[j], cost, strict=True)))
-        step.backward[j] = cost
 
 
 def _held_step(graph: Graph, rows: list[NodeCount]) -> TrainingStep | None:
@@ -206,125 +147,6 @@ def _leaves(row: NodeCount) -> list[NodeCount]:
     if not row.inner:
         return [row]
     return [leaf for inner in body_rows(row) for leaf in _leaves(inner)]
-
-
-def _carries_gradient(shapes: ShapeResult, j: int, k: int) -> bool:
-    """Output ``k`` of node ``j`` is floating-point (or a variable's or a TensorList's
-    handle), or of an unknown type — then the estimate tries, and says so if it cannot."""
-    outs = shapes.by_id[j]
-    if k >= len(outs) or outs[k].dtype == DT["DT_INVALID"]:
-        return True
-    return base_dtype(outs[k].dtype) in _GRADIENT_DTYPES
-
-
-def _outputs_carry(shapes: ShapeResult, i: int) -> bool:
-    """One of node ``i``'s outputs may carry a gradient (a While's first is its counter)."""
-    outs = shapes.by_id[i]
-    return not outs or any(_carries_gradient(shapes, i, k) for k in range(len(outs)))
-
-
-def _trained(
-    graph: Graph, shapes: ShapeResult, rows: list[NodeCount], forward: list[int]
-) -> bytearray:
-    """``marks[i]`` is 1 for each forward node computed from a parameter (parameters
-    included; not a constant the counter found is none: a loop's initial state, a
-    constant of the model's code), through differentiable ops and floating-point tensors —
-    around loops too."""
-    ops, defs, data_in, readers = graph.op_list, graph.defs, graph.data_in, graph.readers
-    in_forward = bytearray(len(ops))
-    for i in forward:
-        in_forward[i] = 1
-    marks = bytearray(len(ops))
-    stack = [
-        i
-        for i in forward
-        if not data_in[i]
-        and is_parameter(defs[i], ops[i], (shapes.by_id[i] or [None])[0])
-        and rows[i].constant is None
-    ]
-    for i in stack:
-        marks[i] = 1
-    while stack:
-        i = stack.pop()
-        for r in readers[i]:
-            if marks[r] or not in_forward[r] or ops[r] in NOT_DIFFERENTIABLE:
-                continue
-            if ops[r] in PLACEHOLDER_OPS or not _outputs_carry(shapes, r):
-                continue
-            if any(j == i and _carries_gradient(shapes, j, k) for j, k in data_in[r]):
-                marks[r] = 1
-                stack.append(r)
-    return marks
-
-
-def _gradient_flows(
-    graph: Graph, shapes: ShapeResult, forward: list[int], seeds: list[int], trained: bytearray
-) -> bytearray:
-    """``marks[i]`` is 1 for each trained node the gradient reaches from the ``seeds``
-    (the outputs, or the loss) back through differentiable ops — around loops too."""
-    data_in = graph.data_in
-    marks = bytearray(len(data_in))
-    stack = [i for i in seeds if trained[i]]
-    for i in stack:
-        marks[i] = 1
-    while stack:
-        i = stack.pop()
-        for j, k in data_in[i]:
-            if trained[j] and not marks[j] and _carries_gradient(shapes, j, k):
-                marks[j] = 1
-                stack.append(j)
-    return marks
-
-
-def _in_loops(graph: Graph) -> bytearray:
-    """``marks[i]`` is 1 for each node inside a TF1 while loop (from an Enter to an Exit)."""
-    ops, readers = graph.op_list, graph.readers
-    marks = bytearray(len(ops))
-    stack = [i for i, op in enumerate(ops) if op in ENTER_OPS]
-    while stack:
-        i = stack.pop()
-        if marks[i]:
-            continue
-        marks[i] = 1
-        if ops[i] not in EXIT_OPS:
-            stack.extend(readers[i])
-    return marks
-
-
-def _backward_cost(
-    graph: Graph,
-    shapes: ShapeResult,
-    rows: list[NodeCount],
-    i: int,
-    wanted: frozenset[int],
-    looped: bool,
-) -> tuple[Cost | None, str]:
-    """Node ``i``'s backward Cost w.r.t. its inputs ``wanted``, or None and why not."""
-    name, op = graph.names[i], graph.op_list[i]
-    if op in MOVES_DATA:
-        return Cost(), ""  # wherever it is, its gradient computes nothing
-    if looped:
-        return None, "inside a while loop (its backward runs once per iteration)"
-    if op in CALL_OPS or name in shapes.calls:
-        return None, "calls functions (the backward of function bodies is not estimated)"
-    if not has_rule(op):
-        return None, f"no gradient rule for op {op}"
-    if rows[i].cost is None:
-        return None, f"its forward is not counted ({rows[i].problem})"
-    view = OpView(
-        op=op,
-        inputs=tuple(None if t is None else t.shape for t in shapes.inputs(graph.data_in[i])),
-        outputs=tuple(t.shape for t in shapes.by_id[i]),
-        attrs=NodeAttrs(graph.defs[i]),
-        name=name,
-    )
-    try:
-        costs = [lookup(g.op)(g) for g in backward(view, wanted)]
-    except UnknownShape as e:
-        return None, str(e)
-    except (ValueError, IndexError, TypeError, KeyError, ZeroDivisionError) as e:
-        return None, f"cannot estimate its gradient with these shapes/attributes: {e}"
-    return (Cost(*map(sum, zip(*costs, strict=True))) if costs else Cost()), ""
 
 
 def skipped_summary(skipped: list[Skipped]) -> str:
