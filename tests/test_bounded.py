@@ -3,7 +3,7 @@ size is checked, and function analysis cannot take exponential time."""
 
 import tracemalloc
 
-from builders import ints, placeholder
+from builders import ints, placeholder, weights
 
 import tfflops
 from tfflops.analysis.shapes import MAX_BODY_RUNS, infer_shapes
@@ -160,3 +160,32 @@ def test_a_function_called_2_to_the_29_times_counts_fast_and_lists_boundedly():
     doc = p.to_dict()
     assert len(doc["function_nodes"]) <= 100_000
     assert sum(n["flops"] for n in doc["nodes"]) == 2147483644
+
+
+def test_the_training_estimate_goes_through_each_body_once_however_many_calls_run_it():
+    # The chain of 30 functions on float [2] tensors, fed x·w (w a weight: the gradient
+    # flows into the chain): 2**29 − 1 calls of f0..f28, each body gone through once.
+    g = _chain_of_functions(30)
+    for node in [*g.node, *(n for f in g.library.function for n in f.node_def)]:
+        for key in ("T", "dtype"):
+            if key in node.attr and node.attr[key].type == DT_INT32:
+                node.attr[key].type = DT_FLOAT
+        if "value" in node.attr:
+            tensor = node.attr["value"].tensor
+            values = list(tensor.int_val)
+            tensor.ClearField("int_val")
+            tensor.dtype = DT_FLOAT
+            tensor.float_val.extend(values)
+    for f in g.library.function:
+        for arg in [*f.signature.input_arg, *f.signature.output_arg]:
+            arg.type = DT_FLOAT
+    g.node[0].attr["shape"].shape.dim.add(size=2)
+    weights(g, "w", (2,))
+    g.node.add(name="xw", op="Mul", input=["x", "w"]).attr["T"].type = DT_FLOAT
+    g.node[1].input[0] = "xw"  # the call
+    p = tfflops.profile(g, outputs=["call"], tfprof=False, training=True)
+    # Forward: x·w 2, then per call Mul 2 + AddV2 2·2 + the sum 2 = 8: 2 + 8·(2**29 − 1)
+    assert p.totals["flops"] == 4294967290
+    # Backward: per call Mul's dx 2 and the AddN of double's two gradients 2 (the AddV2s
+    # pass theirs on); dw of x·w 2: 2 + 4·(2**29 − 1) = 2147483646
+    assert p.totals["train_flops"] == 4294967290 + 2147483646

@@ -296,14 +296,21 @@ class Backprop:
         if position is None:
             return "calls functions whose backward is not estimated"
         run, body = runs[position][1], row.inner[position]
-        rows: list[NodeCount | None] = [None] * len(run.body.graph)
-        for r in body.rows:
-            rows[run.body.graph.index[r.name]] = r
-        inner = Scope(
-            run.body.graph, run.shapes, rows, f"{scope.where}{run.body.name}/", scope.params
-        )
         first = len(graph.data_in[i]) - len(calls.args)
-        return _Call(run, inner, first, calls.kind == "while", body.times)
+        return _Call(run, self._scope(scope, run, body), first, calls.kind == "while", body.times)
+
+    def _scope(self, outer: Scope, run: BodyRun, body) -> Scope:
+        """The scope of an analysed body, one for every call that runs it (its rows are
+        shared too): what is found in it is found once, however many calls run it."""
+        key = ("scope", id(run), id(body.rows))
+        if key not in self.memo:
+            rows: list[NodeCount | None] = [None] * len(run.body.graph)
+            for r in body.rows:
+                rows[run.body.graph.index[r.name]] = r
+            where = f"{outer.where}{run.body.name}/"
+            inner = Scope(run.body.graph, run.shapes, rows, where, outer.params)
+            self.memo[key] = (run, body.rows, inner)  # (what the ids name, kept alive)
+        return self.memo[key][2]
 
     # ------------------------------------------------------------ the backward pass
 
@@ -376,9 +383,13 @@ class Backprop:
         """The body's backward × the times the call runs it."""
         args = self._trained_args(scope, i, call, trained)
         outs = flows.outs.get(i, frozenset())
-        body_trained, body_flows, seeds = self.body_flows(call, args, outs)
-        costs, skipped = self.backward(call.scope, body_trained, body_flows, seeds)
-        return total(costs.values()).repeated(call.times), skipped
+        key = ("backward", id(call.scope), args, outs)
+        if key not in self.memo:
+            body_trained, body_flows, seeds = self.body_flows(call, args, outs)
+            costs, skipped = self.backward(call.scope, body_trained, body_flows, seeds)
+            self.memo[key] = (total(costs.values()), skipped)
+        cost, skipped = self.memo[key]
+        return cost.repeated(call.times), skipped
 
 
 def total(costs) -> Cost:

@@ -107,7 +107,8 @@ def _held_step(graph: Graph, rows: list[NodeCount]) -> TrainingStep | None:
     signature: GradientTape and updates inside) is such an update. None when the graph
     holds no backward pass."""
     names, ops = graph.names, graph.op_list
-    inside = [i for i, row in enumerate(rows) if _trains(body_rows(row))]
+    tally = _Tally()
+    inside = [i for i, row in enumerate(rows) if tally.of_calls(row)[2]]
     updates = [i for i, op in enumerate(ops) if is_training_op(op)] + inside
     gradients = [i for i, name in enumerate(names) if in_gradients_scope(name)]
     if not updates and not gradients:
@@ -119,12 +120,12 @@ def _held_step(graph: Graph, rows: list[NodeCount]) -> TrainingStep | None:
         for i, row in enumerate(rows)
         if (runs[i] == 1 or row.phase == INFERENCE) and row.phase != INIT
     ]
-    leaves = [leaf for i in held for leaf in _leaves(rows[i])]
+    counts = [tally.of_row(rows[i]) for i in held]
     return TrainingStep(
         forward=[i for i in held if not after[i]],
         held=held,
-        gradient_nodes=sum(1 for leaf in leaves if _in_backward_scope(leaf.name)),
-        updates=sum(1 for leaf in leaves if is_training_op(leaf.op)),
+        gradient_nodes=sum(gradient for gradient, _, _ in counts),
+        updates=sum(update for _, update, _ in counts),
         inside=sorted({body.function for i in inside for body in body_rows(rows[i])}),
     )
 
@@ -135,18 +136,39 @@ def _in_backward_scope(name: str) -> bool:
     return in_gradients_scope(name) or name.startswith(_TAPE_SCOPE)
 
 
-def _trains(rows) -> bool:
-    """Function bodies' rows that hold an optimizer update, or a backward pass."""
-    return any(
-        is_training_op(r.op) or _in_backward_scope(r.name) or _trains(body_rows(r)) for r in rows
-    )
+class _Tally:
+    """Per row, its backward-scope nodes and optimizer updates, a call's counted in the
+    functions it runs (nested calls expanded, each call's bodies once per call), and
+    whether they hold any. Each body is gone through once, however many calls run it (a
+    call DAG can hold exponentially many paths)."""
 
+    def __init__(self):
+        self.memo: dict[int, tuple[int, int, bool]] = {}
 
-def _leaves(row: NodeCount) -> list[NodeCount]:
-    """The row, or the rows of the functions it runs (nested calls expanded)."""
-    if not row.inner:
-        return [row]
-    return [leaf for inner in body_rows(row) for leaf in _leaves(inner)]
+    def of_row(self, row: NodeCount) -> tuple[int, int, bool]:
+        if row.inner:
+            return self.of_calls(row)
+        gradient, update = int(_in_backward_scope(row.name)), int(is_training_op(row.op))
+        return gradient, update, bool(gradient or update)
+
+    def of_calls(self, row: NodeCount) -> tuple[int, int, bool]:
+        """The bodies' figures of call ``row`` (nothing for a row that calls none)."""
+        figures = [self._of_body(body.rows) for body in row.inner]
+        return (
+            sum(g for g, _, _ in figures),
+            sum(u for _, u, _ in figures),
+            any(a for _, _, a in figures),
+        )
+
+    def _of_body(self, rows: tuple[NodeCount, ...]) -> tuple[int, int, bool]:
+        if id(rows) not in self.memo:
+            figures = [self.of_row(r) for r in rows]
+            self.memo[id(rows)] = (
+                sum(g for g, _, _ in figures),
+                sum(u for _, u, _ in figures),
+                any(a for _, _, a in figures),
+            )
+        return self.memo[id(rows)]
 
 
 def skipped_summary(skipped: list[Skipped]) -> str:
