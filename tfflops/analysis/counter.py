@@ -93,7 +93,8 @@ def count_graph(
     rows = [counter.count_node(graph, shapes, i, phases[i]) for i in range(len(graph))]
     frames = counter.apply_frames(graph, shapes, rows)
     loops = list(counter.loops.values())
-    check_runs(most_runs(rows), graph.source, loops)  # loops in the functions called too
+    if loops:  # (any loop, in the functions called too: no loop, every node runs once)
+        check_runs(most_runs(rows), graph.source, loops)
     missing = sorted(set(given) - set(counter.loops))
     if missing:
         loops = ", ".join(sorted(counter.loops)[:10]) or "none"

@@ -16,11 +16,11 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from tfflops.analysis.counter import NodeCount
-from tfflops.analysis.shapes import ShapeResult, TensorInfo, is_known
+from tfflops.analysis.shapes import ShapeResult, TensorInfo
 from tfflops.graph.families import PLACEHOLDER_OPS, VARIABLE_OPS
 from tfflops.graph.index import Graph
 from tfflops.graph.phases import INFERENCE
-from tfflops.graph.tensors import DTYPE_SIZE, base_dtype, invalid_shape
+from tfflops.graph.tensors import DTYPE_SIZE, base_dtype, valid_elements
 
 # Ops whose outputs are their input's buffer (IdentityN: output k is input k; the others'
 # every output is input 0): they allocate nothing.
@@ -71,9 +71,10 @@ class Memory:
 def tensor_bytes(info: TensorInfo | None) -> int | None:
     """Elements × dtype size; None when the shape is not fully known, or is one
     TensorFlow would refuse (``invalid_shape``: no such tensor exists) (strings: 0)."""
-    if info is None or not is_known(info.shape) or invalid_shape(info.shape) is not None:
+    elements = None if info is None else valid_elements(info.shape)
+    if elements is None:
         return None
-    return math.prod(info.shape) * DTYPE_SIZE.get(base_dtype(info.dtype), 0)
+    return elements * DTYPE_SIZE.get(base_dtype(info.dtype), 0)
 
 
 def output_bytes(row: NodeCount) -> int | None:

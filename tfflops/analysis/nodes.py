@@ -55,9 +55,9 @@ from tfflops.graph.index import Graph
 from tfflops.graph.phases import INFERENCE
 from tfflops.graph.tensors import (
     DTYPE_SIZE,
-    MAX_ELEMENTS,
     NodeAttrs,
     invalid_shape,
+    valid_elements,
 )
 
 _ZERO = Cost()
@@ -221,7 +221,9 @@ def _invalid_shapes(ins, outs) -> str | None:
     """Why TensorFlow would refuse one of a node's shapes (``invalid_shape``), or None: a
     formula given a negative dimension would count a negative number."""
     for info in (*ins, *outs):
-        if info is not None and (problem := invalid_shape(info.shape)) is not None:
+        if info is None or valid_elements(info.shape) is not None:
+            continue  # (the common case, without building a message)
+        if (problem := invalid_shape(info.shape)) is not None:
             return problem
     return None
 
@@ -231,10 +233,7 @@ def _bytes(infos: list[TensorInfo | None]) -> int:
     nothing, its node is not counted)."""
     total = 0
     for info in infos:
-        if info is not None and (shape := info.shape) is not None and None not in shape:
-            elements = math.prod(shape)
-            if elements and (min(shape, default=0) < 0 or elements > MAX_ELEMENTS):
-                continue
+        if info is not None and (elements := valid_elements(info.shape)):
             dtype = info.dtype
             total += elements * DTYPE_SIZE.get(dtype - 100 if dtype > 100 else dtype, 0)
     return total

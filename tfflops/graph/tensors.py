@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -119,16 +120,33 @@ def invalid_shape(shape: Shape) -> str | None:
     """Why TensorFlow would refuse a static shape, or None: more than ``MAX_RANK``
     dimensions, a negative one, or more elements than ``MAX_ELEMENTS`` (its unknown
     dimensions left aside)."""
-    if shape is None:
+    if not shape:  # unknown rank, or a scalar
         return None
     if len(shape) > MAX_RANK:
         return f"a shape of {len(shape)} dimensions (TensorFlow's limit: {MAX_RANK})"
-    known = [d for d in shape if d is not None]
+    known = shape if None not in shape else [d for d in shape if d is not None]
     if known and min(known) < 0:
         return f"shape {shape_text(shape)} has a negative dimension"
     if math.prod(known) > MAX_ELEMENTS:
         return f"shape {shape_text(shape)} has more than 2^63-1 elements, TensorFlow's limit"
     return None
+
+
+def valid_elements(shape: Shape) -> int | None:
+    """The elements of a fully known shape TensorFlow accepts (``invalid_shape``); None
+    when a dimension is unknown or TensorFlow would refuse it. Asked per tensor per use:
+    the answers for the few shapes a graph holds are kept."""
+    try:
+        return _valid_elements(shape)
+    except TypeError:  # a shape given as a list: not kept
+        return _valid_elements.__wrapped__(shape)
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_elements(shape: Shape) -> int | None:
+    if shape is None or None in shape or invalid_shape(shape) is not None:
+        return None
+    return math.prod(shape)
 
 
 def shape_from_proto(shape: proto.TensorShapeProto) -> tuple[int | None, ...] | None:
