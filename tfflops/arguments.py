@@ -23,7 +23,7 @@ from tfflops.analysis.devices import device_file
 from tfflops.analysis.loops import MAX_GIVEN_TRIPS
 from tfflops.errors import TfflopsError
 from tfflops.numbers import parse_number
-from tfflops.pipelines.check import FIGURES, FINDINGS
+from tfflops.pipelines.limits import FIGURES, FINDINGS
 
 # The Python API's arguments that library errors name → the flags that give them here.
 FLAGS = {

@@ -17,7 +17,7 @@ from tfflops.arguments import (
 )
 from tfflops.errors import TfflopsError
 from tfflops.files import check_writable, write_atomic
-from tfflops.pipelines.check import FIGURES
+from tfflops.pipelines.limits import FIGURES
 from tfflops.pipelines.open import check_report_paths, input_files, option_files
 from tfflops.reports.layout import printable
 

@@ -15,7 +15,7 @@ from tfflops.arguments import (
     outputs_option,
     parse_shape,
 )
-from tfflops.pipelines.check import DEFAULT_TIMEOUT, FINDINGS
+from tfflops.pipelines.limits import DEFAULT_TIMEOUT, FINDINGS
 
 # ---------------------------------------------------------------- the parser
 

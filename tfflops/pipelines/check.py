@@ -28,19 +28,14 @@ from tfflops.errors import TfflopsError
 from tfflops.files import check_regular, exclusive_lock, write_atomic
 from tfflops.graph.phases import INFERENCE
 from tfflops.numbers import exact_number
+from tfflops.pipelines.limits import DEFAULT_TIMEOUT, FIGURES, FINDINGS
 from tfflops.pipelines.open import input_files, option_files
 from tfflops.pipelines.workers import Failure, run_isolated
 from tfflops.tf import require_tensorflow
 from tfflops.tf.tfprof import PURPOSE as TFPROF_PURPOSE
 
-FIGURES = ("flops", "macs", "params", "bytes")
-FINDINGS = ("mismatch", "unsupported", "unknown-shape")
 MODEL_SUFFIXES = (".pb", ".pbtxt", ".meta", ".keras")
 BASELINE_FORMAT = 1
-# Seconds one model may take (`timeout`): 100 times the slowest real model measured
-# (VGG16 with tf.profiler, 3 s), short enough that a hostile model holds CI for minutes,
-# not hours.
-DEFAULT_TIMEOUT = 300.0
 
 _NODES_NAMED = 3  # nodes a finding names before "… N more" (profile's JSON has them all)
 _FINDING_WORDS = {
