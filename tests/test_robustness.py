@@ -372,3 +372,29 @@ def test_a_reshape_to_a_shape_of_ten_million_dimensions_is_refused_not_built():
     p = tfflops.profile(g, outputs=["y"], tfprof=False)
     assert "a target shape of 10000000 dimensions (at most 254)" in p.shapes.unknown["y"]
     assert p.totals["flops"] == 0
+
+
+@pytest.mark.parametrize("then_branch", ["type", "list"])
+def test_an_if_whose_branch_attr_names_no_function_is_uncounted_not_a_crash(then_branch):
+    # Found by scripts/fuzz: then_branch held a type, so the If seemed to call only its
+    # else function, which a true predicate then indexed past (an IndexError traceback).
+    g = proto.GraphDef()
+    placeholder(g, "x", (2,))
+    pred = g.node.add(name="pred", op="Const")
+    pred.attr["dtype"].type = proto.DATA_TYPES["DT_BOOL"]
+    pred.attr["value"].tensor.dtype = proto.DATA_TYPES["DT_BOOL"]
+    pred.attr["value"].tensor.bool_val.append(True)
+    f = g.library.function.add()
+    f.signature.name = "f0"
+    f.signature.input_arg.add(name="a", type=proto.DATA_TYPES["DT_FLOAT"])
+    f.signature.output_arg.add(name="y", type=proto.DATA_TYPES["DT_FLOAT"])
+    f.ret["y"] = "a"
+    node = g.node.add(name="cond", op="If", input=["pred", "x"])
+    if then_branch == "type":
+        node.attr["then_branch"].type = proto.DATA_TYPES["DT_FLOAT"]
+    else:
+        node.attr["then_branch"].list.func.add(name="f0")
+    node.attr["else_branch"].func.name = "f0"
+    p = tfflops.profile(g, outputs=["cond"], tfprof=False)
+    (row,) = [r for r in p.rows if r.name == "cond"]
+    assert row.cost is None and "attr 'then_branch' names no function" in row.problem

@@ -449,7 +449,7 @@ def taken_branch(kind: str, selector: TensorInfo | None, branches: int) -> int |
         return None
     chosen = value.reshape(-1)[0]
     if kind == "if":
-        return 0 if bool(chosen) else 1
+        return (0 if bool(chosen) else 1) if branches == 2 else None
     index = int(chosen)
     return index if 0 <= index < branches else branches - 1
 

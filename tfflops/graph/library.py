@@ -432,10 +432,15 @@ class Library:
             attr = node.attr.get(key)
             if attr is None:
                 raise FunctionError(f"{node.op} node {node.name!r} has no attr {key!r}")
-            if attr.WhichOneof("value") == "func":
+            if attr.WhichOneof("value") == "func" and spec.kind != "case":
                 called.append((_ROLES.get(key, key), attr.func.name))
-            else:
+            elif attr.WhichOneof("value") == "list" and attr.list.func and spec.kind == "case":
                 called.extend((f"branch {i}", f.name) for i, f in enumerate(attr.list.func))
+            else:  # (an If whose then_branch is no function would take its else for it)
+                raise FunctionError(
+                    f"{node.op} node {node.name!r}: attr {key!r} names no function"
+                    + (" list" if spec.kind == "case" else "")
+                )
         return called
 
     def body(self, name: str) -> FunctionBody:
