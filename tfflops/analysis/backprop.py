@@ -362,7 +362,7 @@ class Backprop:
             arriving = {t: runs for t, runs in arriving.items() if not looped[t[0]]}
         sums, unsummed = _sums(scope, arriving)
         for j, cost in sums.items():
-            costs[j] = total([costs[j], cost]) if j in costs else cost
+            costs[j] = Cost.total([costs[j], cost]) if j in costs else cost
         return costs, skipped + unsummed
 
     def _wanted(self, scope: Scope, i: int, call, trained: Marks, flows: Marks) -> list[int]:
@@ -387,15 +387,9 @@ class Backprop:
         if key not in self.memo:
             body_trained, body_flows, seeds = self.body_flows(call, args, outs)
             costs, skipped = self.backward(call.scope, body_trained, body_flows, seeds)
-            self.memo[key] = (total(costs.values()), skipped)
+            self.memo[key] = (Cost.total(costs.values()), skipped)
         cost, skipped = self.memo[key]
         return cost.repeated(call.times), skipped
-
-
-def total(costs) -> Cost:
-    """The sum of Costs."""
-    costs = list(costs)
-    return Cost(*map(sum, zip(*costs, strict=True))) if costs else Cost()
 
 
 def top_parameters(scope: Scope) -> list[int]:
@@ -451,7 +445,7 @@ def _sums(
             cost = cost.repeated(max(runs for runs, _ in readers))
         elif rows[j] is not None:
             cost = cost.repeated(rows[j].runs)
-        sums[j] = total([sums[j], cost]) if j in sums else cost
+        sums[j] = Cost.total([sums[j], cost]) if j in sums else cost
     return sums, skipped
 
 
@@ -509,4 +503,4 @@ def _backward_cost(scope: Scope, i: int, wanted: frozenset[int]) -> tuple[Cost |
         return None, str(e)
     except (ValueError, IndexError, TypeError, KeyError, ZeroDivisionError) as e:
         return None, f"cannot estimate its gradient with these shapes/attributes: {e}"
-    return total(costs), ""
+    return Cost.total(costs), ""

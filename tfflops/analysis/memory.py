@@ -20,7 +20,7 @@ from tfflops.analysis.shapes import ShapeResult, TensorInfo
 from tfflops.graph.families import PLACEHOLDER_OPS, VARIABLE_OPS
 from tfflops.graph.index import Graph
 from tfflops.graph.phases import INFERENCE
-from tfflops.graph.tensors import DTYPE_SIZE, base_dtype, valid_elements
+from tfflops.graph.tensors import DTYPE_SIZE, base_dtype
 
 # Ops whose outputs are their input's buffer (IdentityN: output k is input k; the others'
 # every output is input 0): they allocate nothing.
@@ -69,12 +69,8 @@ class Memory:
 
 
 def tensor_bytes(info: TensorInfo | None) -> int | None:
-    """Elements × dtype size; None when the shape is not fully known, or is one
-    TensorFlow would refuse (``invalid_shape``: no such tensor exists) (strings: 0)."""
-    elements = None if info is None else valid_elements(info.shape)
-    if elements is None:
-        return None
-    return elements * DTYPE_SIZE.get(base_dtype(info.dtype), 0)
+    """``TensorInfo.nbytes``; None for no tensor."""
+    return None if info is None else info.nbytes()
 
 
 def output_bytes(row: NodeCount) -> int | None:

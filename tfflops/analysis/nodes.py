@@ -54,7 +54,6 @@ from tfflops.analysis.weights import is_parameter, loop_states, read_by_live_dat
 from tfflops.graph.index import Graph
 from tfflops.graph.phases import INFERENCE
 from tfflops.graph.tensors import (
-    DTYPE_SIZE,
     NodeAttrs,
     invalid_shape,
     valid_elements,
@@ -231,12 +230,7 @@ def _invalid_shapes(ins, outs) -> str | None:
 def _bytes(infos: list[TensorInfo | None]) -> int:
     """Bytes of the tensors whose shapes are known, and valid (a negative dimension moves
     nothing, its node is not counted)."""
-    total = 0
-    for info in infos:
-        if info is not None and (elements := valid_elements(info.shape)):
-            dtype = info.dtype
-            total += elements * DTYPE_SIZE.get(dtype - 100 if dtype > 100 else dtype, 0)
-    return total
+    return sum(info.nbytes() or 0 for info in infos if info is not None)
 
 
 class _Uncounted(NamedTuple):
@@ -515,14 +509,7 @@ class NodeCounter:
                 constants.append(Constant(where, output.shape, why))
         if self.keep_costliest_sides(frames, listed):
             rows = [row for row in listed if row is not None]
-        counted_rows = [r for r in rows if r.cost]
-        cost = Cost(
-            macs=sum(r.cost.macs for r in counted_rows),
-            mac_outputs=sum(r.cost.mac_outputs for r in counted_rows),
-            arith=sum(r.cost.arith for r in counted_rows),
-            other=sum(r.cost.other for r in counted_rows),
-            tfprof=sum(r.cost.tfprof for r in counted_rows),
-        )
+        cost = Cost.total(r.cost for r in rows if r.cost)
         moved = sum(r.bytes for r in rows)
         dead = sum(1 for name in graph.names if name not in needed and name not in body.synthetic)
         uncounted = list(dict.fromkeys(uncounted))

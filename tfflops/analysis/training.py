@@ -75,15 +75,15 @@ def estimate_training(
     held = _held_step(graph, rows)
     if held is None:
         forward = [i for i, row in enumerate(rows) if row.phase == INFERENCE and row.runs]
-        seeds = [graph.index[name] for name in outputs]
         step = TrainingStep(forward)
     else:
         step = held
         step.forward = [i for i in step.forward if rows[i].runs]
-        in_forward = set(step.forward)
-        # The loss: what the forward computes that nothing of the forward reads.
-        seeds = [i for i in step.forward if not any(r in in_forward for r in graph.readers[i])]
     in_forward = set(step.forward)
+    if held is None:
+        seeds = [graph.index[name] for name in outputs]
+    else:  # the loss: what the forward computes that nothing of the forward reads
+        seeds = [i for i in step.forward if not any(r in in_forward for r in graph.readers[i])]
     scope = Scope(
         graph,
         shapes,
@@ -108,7 +108,7 @@ def _held_step(graph: Graph, rows: list[NodeCount]) -> TrainingStep | None:
     holds no backward pass."""
     names, ops = graph.names, graph.op_list
     tally = _Tally()
-    inside = [i for i, row in enumerate(rows) if tally.of_calls(row)[2]]
+    inside = [i for i, row in enumerate(rows) if any(tally.of_calls(row))]
     updates = [i for i, op in enumerate(ops) if is_training_op(op)] + inside
     gradients = [i for i, name in enumerate(names) if in_gradients_scope(name)]
     if not updates and not gradients:
@@ -124,8 +124,8 @@ def _held_step(graph: Graph, rows: list[NodeCount]) -> TrainingStep | None:
     return TrainingStep(
         forward=[i for i in held if not after[i]],
         held=held,
-        gradient_nodes=sum(gradient for gradient, _, _ in counts),
-        updates=sum(update for _, update, _ in counts),
+        gradient_nodes=sum(gradient for gradient, _ in counts),
+        updates=sum(update for _, update in counts),
         inside=sorted({body.function for i in inside for body in body_rows(rows[i])}),
     )
 
@@ -138,37 +138,33 @@ def _in_backward_scope(name: str) -> bool:
 
 class _Tally:
     """Per row, its backward-scope nodes and optimizer updates, a call's counted in the
-    functions it runs (nested calls expanded, each call's bodies once per call), and
-    whether they hold any. Each body is gone through once, however many calls run it (a
-    call DAG can hold exponentially many paths)."""
+    functions it runs (nested calls expanded, each call's bodies once per call); a row
+    trains when either is not 0. Each body is gone through once, however many calls run
+    it (a call DAG can hold exponentially many paths)."""
 
     def __init__(self):
-        self.memo: dict[int, tuple[int, int, bool]] = {}
+        self.memo: dict[int, tuple[int, int]] = {}
 
-    def of_row(self, row: NodeCount) -> tuple[int, int, bool]:
+    def of_row(self, row: NodeCount) -> tuple[int, int]:
         if row.inner:
             return self.of_calls(row)
-        gradient, update = int(_in_backward_scope(row.name)), int(is_training_op(row.op))
-        return gradient, update, bool(gradient or update)
+        return int(_in_backward_scope(row.name)), int(is_training_op(row.op))
 
-    def of_calls(self, row: NodeCount) -> tuple[int, int, bool]:
-        """The bodies' figures of call ``row`` (nothing for a row that calls none)."""
-        figures = [self._of_body(body.rows) for body in row.inner]
-        return (
-            sum(g for g, _, _ in figures),
-            sum(u for _, u, _ in figures),
-            any(a for _, _, a in figures),
-        )
+    def of_calls(self, row: NodeCount) -> tuple[int, int]:
+        """The bodies' figures of call ``row`` ((0, 0) for a row that calls none)."""
+        return _sum_pairs(self._of_body(body.rows) for body in row.inner)
 
-    def _of_body(self, rows: tuple[NodeCount, ...]) -> tuple[int, int, bool]:
+    def _of_body(self, rows: tuple[NodeCount, ...]) -> tuple[int, int]:
         if id(rows) not in self.memo:
-            figures = [self.of_row(r) for r in rows]
-            self.memo[id(rows)] = (
-                sum(g for g, _, _ in figures),
-                sum(u for _, u, _ in figures),
-                any(a for _, _, a in figures),
-            )
+            self.memo[id(rows)] = _sum_pairs(self.of_row(r) for r in rows)
         return self.memo[id(rows)]
+
+
+def _sum_pairs(pairs) -> tuple[int, int]:
+    gradient = update = 0
+    for g, u in pairs:
+        gradient, update = gradient + g, update + u
+    return gradient, update
 
 
 def skipped_summary(skipped: list[Skipped]) -> str:

@@ -22,7 +22,7 @@ them into one number.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -30,7 +30,15 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from tfflops.graph import proto
-from tfflops.graph.tensors import DT, Shape, attr_value, shape_text
+from tfflops.graph.tensors import (
+    DT,
+    DTYPE_SIZE,
+    Shape,
+    attr_value,
+    base_dtype,
+    shape_text,
+    valid_elements,
+)
 
 
 class UnknownShape(Exception):
@@ -125,6 +133,12 @@ class TensorInfo:
     dtype: int
     value: np.ndarray | None = None
     items: ListItems | None = None
+
+    def nbytes(self) -> int | None:
+        """Elements × dtype size (strings: 0); None when the shape is not fully known, or
+        is one TensorFlow would refuse (``invalid_shape``: no such tensor exists)."""
+        elements = valid_elements(self.shape)
+        return None if elements is None else elements * DTYPE_SIZE.get(base_dtype(self.dtype), 0)
 
     def reshaped(self, shape: Shape) -> TensorInfo:
         """This tensor with ``shape`` (refined or joined): its value only if unchanged."""
@@ -268,6 +282,12 @@ class Cost(NamedTuple):
             self.other * runs,
             self.tfprof,
         )
+
+    @staticmethod
+    def total(costs: Iterable[Cost]) -> Cost:
+        """The sum of ``costs``, field by field (nothing: a zero Cost)."""
+        costs = list(costs)
+        return Cost(*map(sum, zip(*costs, strict=True))) if costs else Cost()
 
 
 Formula = Callable[[OpView], Cost]

@@ -16,10 +16,4 @@ def function_call(v: OpView) -> Cost:
     """
     if not v.bodies:
         raise ValueError("no function body to count")
-    return Cost(
-        macs=sum(c.macs for c in v.bodies),
-        mac_outputs=sum(c.mac_outputs for c in v.bodies),
-        arith=sum(c.arith for c in v.bodies),
-        other=sum(c.other for c in v.bodies),
-        tfprof=sum(c.tfprof for c in v.bodies),
-    )
+    return Cost.total(v.bodies)
