@@ -305,7 +305,7 @@ def test_an_unreadable_saved_model_is_one_line(tmp_path, monkeypatch, capsys, co
 
 
 def test_a_tensorflow_error_is_told_by_its_cause():
-    from tfflops.tf.values import _first_line
+    from tfflops.tf.values import first_line
 
     message = (
         "Graph execution error:\n\nDetected at node 'RestoreV2' defined at (most recent call "
@@ -313,11 +313,11 @@ def test_a_tensorflow_error_is_told_by_its_cause():
         "Unsuccessful TensorSliceReader constructor: Failed to find any matching files for "
         "/tmp/m/variables\n\t [[{{node RestoreV2}}]]"
     )
-    assert _first_line(ValueError(message)) == (
+    assert first_line(ValueError(message)) == (
         "node 'RestoreV2': Unsuccessful TensorSliceReader constructor: Failed to find any "
         "matching files for /tmp/m/variables"
     )
-    assert _first_line(ValueError("Graph execution error:\n\nsomething broke")) == (
+    assert first_line(ValueError("Graph execution error:\n\nsomething broke")) == (
         "something broke"
     )
 

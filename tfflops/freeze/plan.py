@@ -7,10 +7,11 @@ variables' values does, in ``tfflops.tf.values``, after ``safety`` vetted it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from tfflops.errors import TfflopsError
+from tfflops.freeze.safety import vet_run
 from tfflops.freeze.variables import convert_variables, declared_shape
 from tfflops.graph import proto
 from tfflops.graph.families import V1_CONTROL_FLOW_OPS, VARIABLE_OPS
@@ -137,6 +138,24 @@ def prune_function_bodies(graph_def: proto.GraphDef) -> int:
                 del function.node_def[i]
                 dropped += 1
     return dropped
+
+
+def vetted_subgraph(
+    graph: Graph,
+    runs: Sequence[tuple[Sequence[str], str, str | None]],
+    allow_unsafe_ops: bool,
+) -> proto.GraphDef:
+    """What TensorFlow may be given to make ``runs`` ((fetches, purpose, checkpoint
+    filename tensor) each): the nodes they execute, vetted first (``safety.vet_run``)
+    unless ``allow_unsafe_ops``, and only the functions those call — importing a graph
+    evaluates constant subgraphs already, so nothing else may reach TensorFlow."""
+    if allow_unsafe_ops:
+        needed = ancestors(graph, [name for fetches, _, _ in runs for name in fetches])
+        return extract_subgraph(graph.graph_def, needed)
+    executions = [vet_run(graph, fetches, purpose, filename) for fetches, purpose, filename in runs]
+    subgraph = extract_subgraph(graph.graph_def, {n for e in executions for n in e.nodes})
+    prune_library(subgraph, [f for e in executions for f in e.closure.functions])
+    return subgraph
 
 
 def extract_subgraph(graph_def: proto.GraphDef, names: set[str]) -> proto.GraphDef:

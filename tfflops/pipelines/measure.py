@@ -19,13 +19,11 @@ from tfflops.analysis.kernels import Attribution, attribute, measured_seconds
 from tfflops.analysis.profile import Profile
 from tfflops.errors import TfflopsError
 from tfflops.files import check_writable, write_atomic
-from tfflops.freeze.plan import extract_subgraph
-from tfflops.freeze.safety import vet_run
+from tfflops.freeze.plan import vetted_subgraph
 from tfflops.graph.index import Graph
-from tfflops.graph.library import prune_library
 from tfflops.graph.loader import is_saved_model
 from tfflops.graph.model import keras_format
-from tfflops.graph.phases import INFERENCE, ancestors
+from tfflops.graph.phases import INFERENCE
 from tfflops.graph.tensors import DT, base_dtype
 from tfflops.numbers import check_count
 from tfflops.pipelines.freeze import freeze_model
@@ -174,13 +172,9 @@ def measure(
     )
     graph = Graph(frozen.graph_def, str(model))
     run_outputs = list(frozen.outputs)
-    # TensorFlow gets what was vetted, and nothing else (importing a graph evaluates it).
-    if allow_unsafe_ops:
-        subgraph = extract_subgraph(frozen.graph_def, ancestors(graph, run_outputs))
-    else:
-        execution = vet_run(graph, run_outputs, "measuring the model")
-        subgraph = extract_subgraph(frozen.graph_def, set(execution.nodes))
-        prune_library(subgraph, execution.closure.functions)
+    subgraph = vetted_subgraph(
+        graph, [(run_outputs, "measuring the model", None)], allow_unsafe_ops
+    )
     p = profile(
         frozen.graph_def,
         run_outputs,

@@ -20,7 +20,7 @@ from tfflops.analysis.kernels import Kernel
 from tfflops.errors import TfflopsError
 from tfflops.graph.tensors import DTYPE_SIZE, FLOAT_DTYPES, base_dtype
 from tfflops.tf import import_tensorflow
-from tfflops.tf.values import _first_line
+from tfflops.tf.values import first_line
 
 # A run slower than this is no model to time repeatedly; TensorFlow cancels it.
 RUN_TIMEOUT_S = 120
@@ -61,7 +61,7 @@ def time_graph(
                 for name, (shape, dtype) in inputs.items()
             }
     except (ValueError, TypeError, KeyError, tf.errors.OpError) as e:
-        reason = _first_line(e)
+        reason = first_line(e)
         raise TfflopsError(f"{source}: TensorFlow cannot import this graph: {reason}") from None
     config = tf.compat.v1.ConfigProto(
         intra_op_parallelism_threads=threads or 0,
@@ -89,7 +89,7 @@ def time_graph(
         except tf.errors.DeadlineExceededError:
             raise TfflopsError(f"{source}: one run took over {RUN_TIMEOUT_S} s") from None
         except tf.errors.OpError as e:
-            raise TfflopsError(f"{source}: running the graph failed: {_first_line(e)}") from None
+            raise TfflopsError(f"{source}: running the graph failed: {first_line(e)}") from None
     device = "GPU: " + ", ".join(g.name for g in gpus) if gpus else "CPU"
     return Timing(_medians(per_run), statistics.median(wall), device, runs, warmup, threads)
 

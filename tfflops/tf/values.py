@@ -21,12 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tfflops.errors import TfflopsError
-from tfflops.freeze.plan import extract_subgraph
-from tfflops.freeze.safety import vet_run
+from tfflops.freeze.plan import vetted_subgraph
 from tfflops.graph import proto
 from tfflops.graph.families import CHECKPOINT_READ_OPS, INITIALIZER_OPS
 from tfflops.graph.index import Graph, parse_tensor_name
-from tfflops.graph.library import prune_library
 from tfflops.graph.phases import ancestors
 from tfflops.tf import import_tensorflow
 
@@ -84,7 +82,7 @@ def _open_checkpoint(prefix: str, what: str):
     try:
         return tf.train.load_checkpoint(prefix)
     except (ValueError, tf.errors.OpError) as e:
-        raise TfflopsError(f"{what}: not a readable checkpoint: {_first_line(e)}") from None
+        raise TfflopsError(f"{what}: not a readable checkpoint: {first_line(e)}") from None
 
 
 def _restore(graph, variables, saver, prefix: str, allow_unsafe_ops: bool) -> dict:
@@ -168,13 +166,9 @@ def _run_and_read(graph: Graph, run: _Run, variables: list[str], allow_unsafe_op
     """
     # Fetching a variable runs what it depends on too (a control input, say): vetted alike.
     runs = [run, _Run(variables, "reading the variables", run.filename, run.prefix)]
-    if allow_unsafe_ops:
-        needed = ancestors(graph, [name for each in runs for name in each.fetches])
-        subgraph = extract_subgraph(graph.graph_def, needed)
-    else:
-        executions = [vet_run(graph, r.fetches, r.purpose, r.filename) for r in runs]
-        subgraph = extract_subgraph(graph.graph_def, {n for e in executions for n in e.nodes})
-        prune_library(subgraph, [f for e in executions for f in e.closure.functions])
+    subgraph = vetted_subgraph(
+        graph, [(r.fetches, r.purpose, r.filename) for r in runs], allow_unsafe_ops
+    )
     data = subgraph.SerializeToString()
     tf = import_tensorflow(FREEZING)
     tf_graph = tf.Graph()
@@ -191,7 +185,7 @@ def _run_and_read(graph: Graph, run: _Run, variables: list[str], allow_unsafe_op
                 fetches.append(tensor)
     except (ValueError, TypeError, tf.errors.OpError) as e:
         raise TfflopsError(
-            f"{graph.source}: TensorFlow cannot import this graph: {_first_line(e)}"
+            f"{graph.source}: TensorFlow cannot import this graph: {first_line(e)}"
         ) from None
     operations = [tf_graph.get_operation_by_name(name) for name in run.fetches]
     with tf.compat.v1.Session(graph=tf_graph) as session:
@@ -200,7 +194,7 @@ def _run_and_read(graph: Graph, run: _Run, variables: list[str], allow_unsafe_op
             arrays = session.run(fetches, feed_dict=runs[1].feeds)
         except tf.errors.OpError as e:
             what = f"restoring from {run.prefix}" if run.prefix else "running the initializers"
-            raise TfflopsError(f"{graph.source}: {what} failed: {_first_line(e)}") from None
+            raise TfflopsError(f"{graph.source}: {what} failed: {first_line(e)}") from None
     return {
         name: _to_proto(tf, array, graph.nodes[name])
         for name, array in zip(variables, arrays, strict=True)
@@ -212,7 +206,7 @@ def _to_proto(tf, array, node: proto.NodeDef) -> proto.TensorProto:
     return proto.TensorProto.FromString(tensor.SerializeToString())
 
 
-def _first_line(error: Exception) -> str:
+def first_line(error: Exception) -> str:
     """The line of a TensorFlow error that says what went wrong.
 
     A Session's errors read "Graph execution error:", "Detected at node 'n' defined at",
