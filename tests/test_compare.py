@@ -6,10 +6,10 @@ import shutil
 import pytest
 import tensorflow as tf
 from conftest import SAMPLES
+from tf_builders import build
 
 import tfflops
 from tfflops.cli import main
-from tfflops.graph import proto
 from tfflops.pipelines.compare import compare, compare_freeze
 from tfflops.reports.compare import render_comparison
 
@@ -18,20 +18,6 @@ SEED_DETAILS = [
     "a [25, 16]  random_normal: 400 + 400",  # Mul by stddev, Add mean: 25*16 each
     "b [16, 9]   random_normal: 144 + 144",  # 16*9 each
 ]
-
-
-def build(fn, control_flow_v2: bool | None = None) -> proto.GraphDef:
-    was_v2 = tf1.control_flow_v2_enabled()
-    if control_flow_v2 is not None:
-        (tf1.enable_control_flow_v2 if control_flow_v2 else tf1.disable_control_flow_v2)()
-    try:
-        graph = tf.Graph()
-        with graph.as_default():
-            fn()
-        data = graph.as_graph_def().SerializeToString()
-    finally:
-        (tf1.enable_control_flow_v2 if was_v2 else tf1.disable_control_flow_v2)()
-    return proto.GraphDef.FromString(data)
 
 
 def causes(c) -> dict[str, int]:

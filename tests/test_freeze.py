@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from conftest import CORPUS, SAMPLES
+from tf_builders import build, save
 
 import tfflops
 from tfflops.cli import main
@@ -24,26 +25,6 @@ FLOAT, RESOURCE = 1, 20  # DataType enum values
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def build(fn, control_flow_v2: bool | None = None) -> proto.GraphDef:
-    """Run ``fn()`` inside a fresh tf.Graph and return its GraphDef (tfflops' schema)."""
-    was_v2 = tf1.control_flow_v2_enabled()
-    if control_flow_v2 is not None:
-        (tf1.enable_control_flow_v2 if control_flow_v2 else tf1.disable_control_flow_v2)()
-    try:
-        graph = tf.Graph()
-        with graph.as_default():
-            fn()
-        data = graph.as_graph_def().SerializeToString()
-    finally:
-        (tf1.enable_control_flow_v2 if was_v2 else tf1.disable_control_flow_v2)()
-    return proto.GraphDef.FromString(data)
-
-
-def save(graph_def: proto.GraphDef, path) -> str:
-    path.write_bytes(graph_def.SerializeToString())
-    return str(path)
 
 
 def import_graph(graph_def) -> tf.Graph:

@@ -17,6 +17,7 @@ from builders import placeholder
 from tensorflow.python.framework.convert_to_constants import (
     convert_variables_to_constants_v2,
 )
+from tf_builders import graph_def_of
 
 import tfflops
 from tfflops.analysis.ops import Cost, OpView
@@ -33,10 +34,6 @@ X = tf.TensorSpec([4, 8], name="x")
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def graph_def_of(tf_graph_def) -> proto.GraphDef:
-    return proto.GraphDef.FromString(tf_graph_def.SerializeToString())
 
 
 def unlowered(concrete) -> proto.GraphDef:

@@ -16,6 +16,7 @@ import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import (
     convert_variables_to_constants_v2,
 )
+from tf_builders import graph_def_of
 
 import tfflops
 from tfflops.cli import main
@@ -40,10 +41,6 @@ RNNS = {
 # SavedModel and as Keras' export (batch None in its signature).
 FORMS = [(name, form) for name in RNNS for form in ("keras", "while", "lowered")]
 FORMS += [("LSTM", "savedmodel"), ("LSTM", "export")]
-
-
-def graph_def_of(tf_graph_def) -> proto.GraphDef:
-    return proto.GraphDef.FromString(tf_graph_def.SerializeToString())
 
 
 def write(path, graph_def) -> str:

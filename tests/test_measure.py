@@ -9,7 +9,8 @@ import json
 import pytest
 import tensorflow as tf
 from builders import DT_FLOAT, ints, op, placeholder, weights
-from test_freeze import build, save, write_file_graph
+from test_freeze import write_file_graph
+from tf_builders import build, save
 
 import tfflops
 from tfflops.analysis.kernels import Kernel, attribute, measured_seconds

@@ -14,6 +14,7 @@ import tensorflow as tf
 from builders import DT_INT32, ints, op, placeholder, weights
 from conftest import CORPUS, SAMPLES
 from test_keras_models import CACHE, MODELS, frozen_models  # noqa: F401  (a fixture)
+from tf_builders import build
 
 import tfflops
 from tfflops.analysis.gradients import ACTIVATION_GRADIENTS, MOVES_DATA, RULES, backward
@@ -216,20 +217,6 @@ def test_an_einsum_gradient_costs_its_forward(equation, shapes, out, wanted, exp
 # ---------------------------------------------------------------- against TensorFlow's gradients
 
 
-def build(fn, control_flow_v2: bool = True) -> proto.GraphDef:
-    """Run ``fn()`` in a fresh tf.Graph; its GraphDef in tfflops' schema."""
-    was_v2 = tf1.control_flow_v2_enabled()
-    (tf1.enable_control_flow_v2 if control_flow_v2 else tf1.disable_control_flow_v2)()
-    try:
-        graph = tf.Graph()
-        with graph.as_default():
-            fn()
-        data = graph.as_graph_def().SerializeToString()
-    finally:
-        (tf1.enable_control_flow_v2 if was_v2 else tf1.disable_control_flow_v2)()
-    return proto.GraphDef.FromString(data)
-
-
 def variable(name, shape):
     # initialized from a constant: no initializer arithmetic in tf.profiler's total
     return tf1.Variable(np.ones(shape, np.float32), name=name)
@@ -339,8 +326,8 @@ ORACLES = {
 @pytest.mark.parametrize("name", ORACLES)
 def test_the_estimate_is_the_gradient_graph_tensorflow_builds(name):
     fn, expected, elements, unapplied = ORACLES[name]
-    forward = build(lambda: fn(False))
-    step = build(lambda: fn(True))
+    forward = build(lambda: fn(False), True)
+    step = build(lambda: fn(True), True)
     for c in CONVENTIONS:
         estimate = tfflops.profile(forward, outputs=["out"], convention=c, training=True)
         held = tfflops.profile(step, outputs=["out"], convention=c, training=True)
@@ -428,7 +415,7 @@ def test_an_if_is_named_not_estimated():
         tf.identity(tf.cond(p, lambda: x @ w, lambda: x), name="out")
 
     p = tfflops.profile(
-        build(branch), outputs=["out"], convention="macs", tfprof=False, training=True
+        build(branch, True), outputs=["out"], convention="macs", tfprof=False, training=True
     )
     assert {s.op: s.reason for s in p.training.skipped} == {
         "If": "an If/Case (the backward of its branches is not estimated)"
@@ -450,7 +437,7 @@ def test_a_function_call_is_estimated_from_its_body():
         w1, w2 = variable("w1", (8, 8)), variable("w2", (8, 4))
         tf.identity(layer(tf.nn.relu(x @ w1), w2), name="out")
 
-    graph = build(model)
+    graph = build(model, True)
     assert "StatefulPartitionedCall" in {n.op for n in graph.node}
     p = tfflops.profile(graph, outputs=["out"], convention="macs", tfprof=False, training=True)
     assert p.training.skipped == []
@@ -470,7 +457,7 @@ def test_a_weight_inside_a_function_body_is_trained():
         tf.identity(layer(x), name="out")
 
     p = tfflops.profile(
-        build(model), outputs=["out"], convention="macs", tfprof=False, training=True
+        build(model, True), outputs=["out"], convention="macs", tfprof=False, training=True
     )
     assert p.totals["params"] == 32
     assert p.training.skipped == []
