@@ -224,6 +224,22 @@ def test_a_setting_never_names_a_file_outside_the_repository(repo, capsys, setti
     assert list(outside.iterdir()) == [] and not (repo.parent / "junit.xml").exists()
 
 
+@pytest.mark.parametrize(
+    "setting",
+    ['summary = ".git/config"', 'junit = ".git/hooks/pre-commit"', 'summary = "git/../.git/x"'],
+)
+def test_a_setting_never_names_a_file_of_git(repo, capsys, setting):
+    # git runs its config's commands and its hooks: a summary written there (model file
+    # names the pull request chose) would be code.
+    (repo / ".git" / "hooks").mkdir()
+    (repo / ".git" / "config").write_text("[core]\n")
+    path = pyproject(repo, 'no-tfprof = true\nmax-flops = "1T"\n' + setting)
+    code, out, err = run(capsys, "check", CONV_BIAS)
+    one_line_error(code, out, err, f"{path}: [tool.tfflops] ", "inside the repository's .git")
+    assert (repo / ".git" / "config").read_text() == "[core]\n"
+    assert list((repo / ".git" / "hooks").iterdir()) == []
+
+
 def test_a_device_file_setting_is_relative_to_the_settings_file(repo, capsys):
     from tfflops.analysis.devices import builtin_devices
 

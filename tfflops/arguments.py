@@ -297,8 +297,8 @@ def _project_path(where: str, path: Path, text: str) -> str:
     The project is the repository that holds the settings file (else its folder): in CI
     the file is the pull request's, and a path outside — absolute, through ``..``, or
     through a symlink — would let it read, or make ``--summary``/``--junit`` write,
-    anywhere the runner can (a shell's startup file). Outside paths are given on the
-    command line.
+    anywhere the runner can (a shell's startup file); nor may it name ``.git``'s files
+    (its config and hooks are code git runs). Outside paths are given on the command line.
     """
     root = _project_root(path.parent)
     parts = Path(text).parts
@@ -308,6 +308,11 @@ def _project_path(where: str, path: Path, text: str) -> str:
         raise TfflopsError(
             f"{where} = {text!r}: outside the project {root} (a setting names files "
             "inside it; give an outside path on the command line)"
+        )
+    if ".git" in real.relative_to(root).parts or ".git" in parts[fixed:]:
+        raise TfflopsError(  # its config and hooks run: a report written there is code
+            f"{where} = {text!r}: inside the repository's .git folder (a setting names "
+            "the project's files, never git's)"
         )
     return os.path.relpath(path.parent / text)
 
