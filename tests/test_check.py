@@ -3,6 +3,7 @@
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -425,6 +426,25 @@ def test_a_pass_says_what_it_could_not_count(capsys):
     assert "0 FLOPs (tfprof)" in flat(out)
     code, out, err = check(capsys, CONV_BIAS, *unknown, "--fail-on", "unknown-shape")
     assert code == 1, out + err
+
+
+def test_a_models_names_never_become_links_in_the_summary(capsys, tmp_path):
+    # A pull request's node named as a Markdown link would render as one in the bot's
+    # comment: the failure line that names it escapes it.
+    model = _custom_op_graph(tmp_path / "custom.pb")
+    g = proto.GraphDef.FromString(model.read_bytes())
+    bait = "[Approve](https://phish.example) <img src=x>"
+    for node in g.node:
+        node.name = bait if node.name == "custom" else node.name
+        node.input[:] = [bait if i == "custom" else i for i in node.input]
+    model.write_bytes(g.SerializeToString())
+    summary = tmp_path / "summary.md"
+    args = ["--no-tfprof", "--fail-on", "unsupported", "--summary", summary]
+    code, out, err = check(capsys, model, *args)
+    assert code == 1, out + err
+    text = summary.read_text()
+    assert "\\[Approve\\](https://phish.example) \\<img src=x\\>" in text
+    assert not re.search(r"(?<!\\)\[Approve|(?<!\\)<img", text), text  # none unescaped
 
 
 def test_fail_on_mismatch_with_tf_profiler(capsys):

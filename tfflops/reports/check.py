@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 from tfflops.numbers import humanize, seconds_text
 from tfflops.pipelines.check import FIGURES, CheckRun, ModelResult, figure_label, percent
-from tfflops.reports.layout import PLAIN, Screen, shorten_middle, wrap, wrap_items
+from tfflops.reports.layout import PLAIN, Screen, markdown_text, shorten_middle, wrap, wrap_items
 from tfflops.reports.layout import markdown_code as _md
 
 
@@ -103,14 +103,14 @@ def render_markdown(run: CheckRun) -> str:
         out.append(f"| {mark} | `{_md(r.key)}` | " + " | ".join(cells) + " |")
     if run.errors:
         out += ["", "#### Not checked", ""]
-        out += [f"- `{_md(r.key)}`: {_md(r.error)}" for r in run.errors]
+        out += [f"- `{_md(r.key)}`: {markdown_text(r.error)}" for r in run.errors]
     if run.failed:
         out += ["", "#### Failures", ""]
-        out += [f"- `{_md(r.key)}`: {_md(f)}" for r in run.failed for f in r.failures]
+        out += [f"- `{_md(r.key)}`: {markdown_text(f)}" for r in run.failed for f in r.failures]
     remarks = [(r, x) for r in run.results for x in r.remarks]
     if remarks:
         out += ["", "#### Within limits", ""]
-        out += [f"- `{_md(r.key)}`: {_md(x)}" for r, x in remarks]
+        out += [f"- `{_md(r.key)}`: {markdown_text(x)}" for r, x in remarks]
     if run.unmatched:
         out += [
             "",

@@ -73,6 +73,16 @@ def markdown_code(text: str) -> str:
     return printable(text).replace("|", "\\|").replace("`", "'")
 
 
+def markdown_text(text: str) -> str:
+    """``text`` (a model's names inside) for Markdown prose: ``markdown_code``'s escapes,
+    and ``[``, ``]``, ``<``, ``>`` escaped, so that no name becomes a link, an image or
+    HTML in a pull request's comment."""
+    escaped = printable(text).replace("\\", "\\\\")
+    for c in "[]<>|":
+        escaped = escaped.replace(c, "\\" + c)
+    return escaped.replace("`", "'")
+
+
 def shorten_middle(text: str, width: int) -> str:
     """A name too long for ``width`` keeps both ends: 'model/…1/conv/Conv2D' (20).
 
