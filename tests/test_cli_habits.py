@@ -121,6 +121,29 @@ def test_an_explicit_format_that_agrees_with_the_extension(capsys, tmp_path):
     assert json.loads(target.read_text())["totals"]["params"] == 224  # 3·3·3·8 + 8
 
 
+def test_json_takes_a_line_per_key_and_per_node(capsys):
+    """The document people diff: the top level's keys and the totals' a line each, a node
+    record a line (``json.dumps(indent=1)`` gave each record 20 lines)."""
+    code, out, _ = run(capsys, "profile", CONV_BIAS, "--no-tfprof", "--format", "json")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "{" and lines[-1] == "}"
+    assert ' "model": "' + str(CONV_BIAS) + '",' in lines
+    assert '  "flops": 450560,' in lines  # in the totals, a line of its own
+    nodes = [line for line in lines if line.startswith('  {"name": ')]
+    # x, filter, bias, conv, bias_add, output: six nodes, six lines
+    assert [json.loads(line.rstrip(","))["name"] for line in nodes] == [
+        "x",
+        "filter",
+        "bias",
+        "conv",
+        "bias_add",
+        "output",
+    ]
+    assert json.loads(nodes[3].rstrip(","))["flops"] == 442368  # 2·3·3·3·32·32·8
+    assert json.loads(out)["totals"]["params"] == 224  # 3·3·3·8 + 8
+
+
 # ---------------------------------------------------------------- -q
 
 

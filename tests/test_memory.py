@@ -168,3 +168,25 @@ def test_memory_columns_in_json_and_csv(samples, fmt):
         conv = {**conv, "output_bytes": int(conv["output_bytes"])}
     assert conv["output_bytes"] == 32768
     assert conv["layer"] == "conv"
+
+
+def test_a_tensors_size_is_kept_and_survives_a_copy():
+    """``TensorInfo.nbytes`` is computed once per tensor and kept; a pickled or copied
+    TensorInfo (check's worker processes send profiles back) keeps answering it."""
+    import copy
+    import pickle
+
+    from tfflops.analysis.ops import TensorInfo
+
+    float32, string = 1, 7
+    info = TensorInfo((2, 3, 4), float32)
+    assert info.nbytes() == 96  # 2·3·4 elements · 4 B
+    assert info.nbytes() == 96  # kept
+    for clone in (pickle.loads(pickle.dumps(info)), copy.deepcopy(info), copy.copy(info)):
+        assert clone == info
+        assert clone.nbytes() == 96
+    fresh = pickle.loads(pickle.dumps(TensorInfo((5,), float32)))  # never asked before
+    assert fresh.nbytes() == 20  # 5 · 4 B
+    assert TensorInfo((2, None), float32).nbytes() is None  # not fully known
+    assert TensorInfo((2, -1), float32).nbytes() is None  # TensorFlow refuses it
+    assert TensorInfo((3,), string).nbytes() == 0  # a string's size is not known

@@ -1,5 +1,3 @@
-import sys
+from tfflops.cli import run
 
-from tfflops.cli import main
-
-sys.exit(main())
+run()

@@ -13,10 +13,8 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import glob
 import os
-import tomllib
 from pathlib import Path
 
 from tfflops.analysis.devices import device_file
@@ -110,6 +108,8 @@ class Parser(argparse.ArgumentParser):
 
 def _nearest(word: str, candidates) -> str:
     """``; did you mean 'profile'?`` for the candidate nearest ``word``, if one is near."""
+    import difflib  # (here: only an error needs it, and every command would pay its import)
+
     close = difflib.get_close_matches(word, [str(c) for c in candidates], n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 
@@ -368,6 +368,8 @@ def read_config(path: Path) -> dict:
 def _read(path: Path) -> dict:
     """A settings file, read only if it is a regular file (a FIFO would block, a device
     never end) of at most CONFIG_LIMIT bytes."""
+    import tomllib  # (here: a command run without a settings file never pays its import)
+
     try:
         if path.exists() and not path.is_file():
             raise TfflopsError(f"{path}: not a regular file")

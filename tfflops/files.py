@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import secrets
 import signal
 import stat
 import threading
@@ -93,7 +92,7 @@ def write_atomic(
     data = text if isinstance(text, bytes) else text.encode("utf-8")
     directory = target.parent if str(target.parent) else Path(".")
     # Named before it exists, so that a signal arriving at any point can remove it.
-    tmp = directory / f".{target.name}.{secrets.token_hex(8)}.tmp"
+    tmp = directory / f".{target.name}.{os.urandom(8).hex()}.tmp"
     with _removed_on_signal(tmp):
         try:
             # 0o666 less the umask, like any file the user creates (mkstemp would make 0600).

@@ -209,7 +209,10 @@ def _param_user(graph: Graph, source: int, rows: list[NodeCount]) -> int | None:
         for reader in readers[i]:
             if reader in seen or rows[reader].phase != INFERENCE:
                 continue
-            if all(j != i for j, _ in data_in[reader]):
+            for j, _ in data_in[reader]:
+                if j == i:
+                    break
+            else:
                 continue  # a control edge: a lowered loop's NoOp gates other variables
             seen.add(reader)
             if not rows[reader].runs:
@@ -229,7 +232,7 @@ def _attribute_body_params(rows: list[NodeCount]) -> list[Constant]:
     seen: set[str] = set()
     constants: dict[str, Constant] = {}
     for row in rows:
-        if row.phase != INFERENCE:
+        if not row.call or row.phase != INFERENCE:
             continue
         for where, elements in row.body_params.items():
             if where not in seen:

@@ -17,7 +17,6 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 from tfflops.errors import TfflopsError
@@ -80,6 +79,8 @@ def builtin_devices() -> dict[str, Device]:
 
 @cache
 def _builtin() -> dict[str, Device]:
+    from importlib import resources  # (here: a profile without a device never pays it)
+
     text = resources.files("tfflops.analysis").joinpath("devices.json").read_text("utf-8")
     entries = json.loads(text)["devices"]
     devices = {}

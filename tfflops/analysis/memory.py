@@ -132,14 +132,15 @@ def _weights(graph: Graph, shapes: ShapeResult, rows: Sequence[NodeCount]) -> tu
     """(bytes, elements) of the parameters (what ``params`` counts, outside function
     bodies), by their dtype."""
     total = elements = 0
-    for i, op in enumerate(graph.op_list):
-        if not rows[i].weight:
+    for i, row in enumerate(rows):
+        if not row.weight:
             continue
         info = shapes.by_id[i][0]
-        node = graph.defs[i]
-        dtype = node.attr["dtype"].type if op in VARIABLE_OPS else info.dtype
         count = math.prod(info.shape)
-        total += count * DTYPE_SIZE.get(base_dtype(dtype), 0)
+        if row.op in VARIABLE_OPS:  # (its output is a handle or a ref: its dtype attr says)
+            total += count * DTYPE_SIZE.get(base_dtype(graph.defs[i].attr["dtype"].type), 0)
+        else:
+            total += info.nbytes()
         elements += count
     return total, elements
 
@@ -214,13 +215,16 @@ def constants(graph: Graph, order: Sequence[int], fetched: Sequence[int]) -> byt
     outputs = set(fetched)
     for i in order:
         op = ops[i]
-        if op in _WEIGHT_SOURCES or (
-            data_in[i]
-            and op not in PLACEHOLDER_OPS
-            and not _draws(op)
-            and i not in outputs
-            and all(constant[j] for j, _ in data_in[i])
-        ):
+        if op in _WEIGHT_SOURCES:
+            constant[i] = 1
+            continue
+        edges = data_in[i]
+        if not edges or op in PLACEHOLDER_OPS or i in outputs or _draws(op):
+            continue
+        for j, _ in edges:
+            if not constant[j]:
+                break
+        else:
             constant[i] = 1
     return constant
 

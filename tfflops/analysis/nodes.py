@@ -56,7 +56,6 @@ from tfflops.graph.phases import INFERENCE
 from tfflops.graph.tensors import (
     NodeAttrs,
     invalid_shape,
-    valid_elements,
 )
 
 _ZERO = Cost()
@@ -76,6 +75,9 @@ class _NoOps(Mapping):
 
     def __len__(self) -> int:
         return 0
+
+    def __contains__(self, key: object) -> bool:  # (Mapping's would raise and catch)
+        return False
 
 
 NOTHING: Mapping = _NoOps()
@@ -220,8 +222,8 @@ def _invalid_shapes(ins, outs) -> str | None:
     """Why TensorFlow would refuse one of a node's shapes (``invalid_shape``), or None: a
     formula given a negative dimension would count a negative number."""
     for info in (*ins, *outs):
-        if info is None or valid_elements(info.shape) is not None:
-            continue  # (the common case, without building a message)
+        if info is None or info.nbytes() is not None:
+            continue  # valid and fully known: the common case, without building a message
         if (problem := invalid_shape(info.shape)) is not None:
             return problem
     return None
@@ -230,7 +232,11 @@ def _invalid_shapes(ins, outs) -> str | None:
 def _bytes(infos: list[TensorInfo | None]) -> int:
     """Bytes of the tensors whose shapes are known, and valid (a negative dimension moves
     nothing, its node is not counted)."""
-    return sum(info.nbytes() or 0 for info in infos if info is not None)
+    total = 0
+    for info in infos:
+        if info is not None:
+            total += info.nbytes() or 0
+    return total
 
 
 class _Uncounted(NamedTuple):

@@ -208,9 +208,17 @@ class Profile:
         the call's phase; tf.profiler never sees them: ``tfprof_flops`` None). The call
         node stays for what its bodies' rows do not account for: its parameters (the
         variables it reads), and any FLOPs not in them."""
+        return self._leaves_of(self.node_records())
+
+    def _leaves_of(self, node_records: list[dict]) -> list[dict]:
+        """``leaf_records`` from the node records (changed in place)."""
+        if not any(row.inner for row in self.rows):  # no body: the records are the views'
+            for record in node_records:
+                record["function"] = None
+            return node_records
         records = []
         budget = [MAX_LEAF_ROWS]
-        for record, row in zip(self.node_records(), self.rows, strict=True):
+        for record, row in zip(node_records, self.rows, strict=True):
             record["function"] = None
             leaves = _leaves(row.inner, budget) if row.inner and row.cost is not None else None
             if leaves is None:
@@ -360,13 +368,17 @@ class Profile:
 
     def to_dict(self) -> dict:
         """Exactly the ``--format json`` document."""
+        nodes = self.node_records()
+        leaves = (
+            self._leaves_of([dict(r) for r in nodes]) if any(r.inner for r in self.rows) else []
+        )
         return {
             "model": self.model,
             "outputs": list(self.outputs),
             "convention": self.convention,
             "totals": self.totals,
-            "nodes": self.node_records(),
-            "function_nodes": [r for r in self.leaf_records() if r["function"] is not None],
+            "nodes": nodes,
+            "function_nodes": [r for r in leaves if r["function"] is not None],
             "unsupported_ops": self.unsupported_ops,
             "notes": list(self.notes),
         }

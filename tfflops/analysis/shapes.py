@@ -248,10 +248,14 @@ def _run_shape_fn(node, op, ins, result) -> list[TensorInfo]:
         # A malformed attribute or an inconsistent graph: that node stays unknown.
         result.unknown[node.name] = f"shape inference failed: {e}"
     else:
-        bad = next((o.shape for o in outs if _negative(o.shape)), None)
-        if bad is None:
+        for o in outs:  # (a size known is a shape TensorFlow accepts; the sizes are kept)
+            if o.nbytes() is None and _negative(o.shape):
+                result.unknown[node.name] = (
+                    f"a negative dimension in the shape {shape_text(o.shape)}"
+                )
+                break
+        else:
             return outs
-        result.unknown[node.name] = f"a negative dimension in the shape {shape_text(bad)}"
     return _with_declared(node, [], fill=False)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from tfflops.analysis.loops import state_inputs
 from tfflops.analysis.ops import VIEW_OPS, TensorInfo
-from tfflops.analysis.shapes import ShapeResult, is_known
+from tfflops.analysis.shapes import ShapeResult
 from tfflops.graph.families import VARIABLE_OPS
 from tfflops.graph.index import Graph
 from tfflops.graph.library import FunctionBody
@@ -19,7 +19,6 @@ from tfflops.graph.tensors import (
     VARIABLE_WEIGHT_DTYPES,
     WEIGHT_DTYPES,
     base_dtype,
-    invalid_shape,
 )
 
 
@@ -27,10 +26,8 @@ def is_parameter(node, op: str, info: TensorInfo | None) -> bool:
     """A floating-point Const or variable with at least one dimension; a variable, or the
     Const freezing made of one (``…/resource``), of integers too (VARIABLE_WEIGHT_DTYPES:
     Keras' int8 kernels, which its ``count_params()`` counts)."""
-    if info is None or not is_known(info.shape) or not info.shape:
-        return False
-    if invalid_shape(info.shape) is not None:
-        return False
+    if info is None or not info.shape or info.nbytes() is None:
+        return False  # a scalar, a shape not known, or one TensorFlow would refuse
     if op in VARIABLE_OPS:
         dtype = node.attr["dtype"].type if "dtype" in node.attr else 0
         return base_dtype(dtype) in VARIABLE_WEIGHT_DTYPES
@@ -118,6 +115,8 @@ def read_by_live_data(graph: Graph, i: int, rows: list) -> bool:
 
 def reads(graph: Graph, reader: int, source: int, row) -> bool:
     """Node ``reader`` uses ``source``'s value (a call: in a function it runs)."""
-    return any(
-        j == source and p not in row.unread for p, (j, _) in enumerate(graph.data_in[reader])
-    )
+    unread = row.unread
+    for p, (j, _) in enumerate(graph.data_in[reader]):  # noqa: SIM110 (no generator: hot)
+        if j == source and p not in unread:
+            return True
+    return False

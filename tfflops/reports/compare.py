@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from operator import itemgetter
 
 from tfflops.analysis.conventions import unit
 from tfflops.errors import TfflopsError
 from tfflops.numbers import seconds_text
 from tfflops.pipelines.compare import Comparison, NodeDiff
+from tfflops.reports.jsontext import json_text
 from tfflops.reports.layout import (
     PLAIN,
     Column,
@@ -31,7 +31,7 @@ def render_comparison(
     """The comparison as ``table``, ``json`` or ``markdown``; ``top`` caps the node rows
     (0: all); a table fits ``screen``."""
     if fmt == "json":
-        return json.dumps(c.to_dict(), indent=1) + "\n"
+        return json_text(c.to_dict())
     if fmt == "markdown":
         return _markdown(c, top)
     if fmt == "table":

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from tfflops.analysis.layers import below, shared_prefix
 from tfflops.numbers import exact_number, rate_text, seconds_text
 from tfflops.pipelines.measure import Measured
+from tfflops.reports.jsontext import json_text
 from tfflops.reports.layout import PLAIN, Column, Screen, fit_pair, grid, more_line, wrap
 
 
@@ -14,7 +13,7 @@ def render_measured(m: Measured, fmt: str = "table", top: int = 15, screen: Scre
     """``json``: every kernel group; ``table``: totals and the ``top`` slowest groups
     (0: all)."""
     if fmt == "json":
-        return json.dumps(m.to_dict(), indent=1) + "\n"
+        return json_text(m.to_dict())
     doc = m.to_dict()
     t, p = doc["totals"], m.profile
     tail = f"   [ran on {m.device}]"

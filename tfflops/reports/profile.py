@@ -10,6 +10,7 @@ from tfflops.analysis.conventions import unit
 from tfflops.analysis.profile import NODE_COLUMNS, Profile
 from tfflops.numbers import humanize, seconds_text
 from tfflops.reports.html import render_html
+from tfflops.reports.jsontext import json_text
 from tfflops.reports.layout import (
     PLAIN,
     Column,
@@ -36,7 +37,7 @@ def render(
     """The report in ``fmt``; ``by`` groups rows (node, op, scope, layer), ``top`` keeps the
     largest (0: all); a table fits ``screen``."""
     if fmt == "json":
-        return json.dumps(p.to_dict(), indent=1) + "\n"
+        return json_text(p.to_dict())
     if fmt == "csv":
         return _csv(p, by or "node", top)
     if fmt == "markdown":

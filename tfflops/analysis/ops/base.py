@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -121,10 +121,21 @@ class ListItems(NamedTuple):
     length: int | None = None
 
 
+class _NotYet:
+    """A figure not computed yet (one object: a pickled or copied TensorInfo keeps it)."""
+
+    def __reduce__(self) -> str:
+        return "_NOT_YET"
+
+
+_NOT_YET = _NotYet()
+
+
 @dataclass(slots=True)
 class TensorInfo:
-    """What is known of one tensor before running the graph. Never modified once made: an
-    op whose output is its input's shape and dtype shares the input's TensorInfo.
+    """What is known of one tensor before running the graph. Never modified once made (its
+    size aside, kept when first asked): an op whose output is its input's shape and dtype
+    shares the input's TensorInfo.
 
     ``items``: a TensorList handle's elements (the handle itself is a variant scalar).
     """
@@ -133,12 +144,18 @@ class TensorInfo:
     dtype: int
     value: np.ndarray | None = None
     items: ListItems | None = None
+    # nbytes, once asked (every reader of the tensor asks: its size is computed once)
+    _nbytes: int | _NotYet | None = field(default=_NOT_YET, init=False, compare=False, repr=False)
 
     def nbytes(self) -> int | None:
         """Elements × dtype size (strings: 0); None when the shape is not fully known, or
         is one TensorFlow would refuse (``invalid_shape``: no such tensor exists)."""
-        elements = valid_elements(self.shape)
-        return None if elements is None else elements * DTYPE_SIZE.get(base_dtype(self.dtype), 0)
+        size = self._nbytes
+        if size is _NOT_YET:
+            elements = valid_elements(self.shape)
+            itemsize = DTYPE_SIZE.get(base_dtype(self.dtype), 0)
+            size = self._nbytes = None if elements is None else elements * itemsize
+        return size
 
     def reshaped(self, shape: Shape) -> TensorInfo:
         """This tensor with ``shape`` (refined or joined): its value only if unchanged."""
