@@ -143,10 +143,10 @@ def _named(items: list[str]) -> str:
 
 def weights_marked(graph: Graph) -> bool:
     """The graph tells its weights apart: it has variables, or frozen resource variables."""
-    return any(
-        op in VARIABLE_OPS or (op == "Const" and frozen_variable(name))
-        for name, op in zip(graph.names, graph.op_list, strict=True)
-    )
+    ops = graph.op_list
+    if any(op in VARIABLE_OPS for op in ops):
+        return True
+    return any(frozen_variable(graph.names[i]) for i, op in enumerate(ops) if op == "Const")
 
 
 def _attribute_params(

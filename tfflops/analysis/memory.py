@@ -11,6 +11,7 @@ B, the conv's, bias add's and relu's outputs 32,768 B each; the bias add holds 6
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -94,7 +95,7 @@ def memory_of(
     """Every memory figure of an analysed graph whose rows (``count_graph``) are ``rows``;
     ``output_bytes`` by node number."""
     unknown, names = shapes.unknown, graph.names
-    sizes = [[tensor_bytes(info) for info in outs] for outs in shapes.by_id]
+    sizes = [[None if o is None else o.nbytes() for o in outs] for outs in shapes.by_id]
     written = [_written(s, not s and names[i] in unknown) for i, s in enumerate(sizes)]
     weight_bytes, weight_elements = _weights(graph, shapes, rows)
     order = [i for i in graph.topological_ids() if phases[i] == INFERENCE]
@@ -159,27 +160,29 @@ def peak_activation_bytes(
     the outputs' node numbers."""
     ops, data_in, names = graph.op_list, graph.data_in, graph.names
     # By node number: the buffer holding each output (-1: a constant, or none).
-    held: list[list[int]] = [[] for _ in ops]
+    held: list[Sequence[int]] = [()] * len(ops)
     buffers: list[int] = []  # by buffer: its size
     first: list[int] = []  # by buffer: the position of the node that allocates it
     missing: list[str] = []
     for p, i in enumerate(order):
         if constant[i]:
             continue
+        outputs = sizes[i]
         if ops[i] in _ALIASES:
-            edges = data_in[i]
-            for k in range(len(sizes[i])):
-                e = k if ops[i] == "IdentityN" else 0
-                j, out = edges[e] if e < len(edges) else (-1, 0)
-                held[i].append(held[j][out] if j >= 0 and out < len(held[j]) else -1)
+            edges, each = data_in[i], ops[i] == "IdentityN"
+            aliased = []
+            for k in range(len(outputs)):
+                j, out = edges[k if each else 0] if (k if each else 0) < len(edges) else (-1, 0)
+                aliased.append(held[j][out] if j >= 0 and out < len(held[j]) else -1)
+            held[i] = aliased
             continue
-        if not sizes[i] and names[i] in unknown:
+        if not outputs and names[i] in unknown:
             missing.append(names[i])  # not even how many outputs it has
-        for k, size in enumerate(sizes[i]):
+        held[i] = range(len(buffers), len(buffers) + len(outputs))
+        for k, size in enumerate(outputs):
             if size is None:
                 missing.append(f"{names[i]}:{k}")
                 size = 0
-            held[i].append(len(buffers))
             buffers.append(size)
             first.append(p)
     # A buffer dies after its last reader (through any alias); one nobody reads, at once;
@@ -187,23 +190,20 @@ def peak_activation_bytes(
     last = list(first)
     for p, i in enumerate(order):
         for j, out in data_in[i]:
-            if out < len(held[j]) and (b := held[j][out]) >= 0:
-                last[b] = max(last[b], p)
+            buffer = held[j]
+            if out < len(buffer) and (b := buffer[out]) >= 0 and last[b] < p:
+                last[b] = p
     for i in fetched:
         for b in held[i]:
             if b >= 0:
                 last[b] = len(order)
-    change = [0] * (len(order) + 1)  # bytes allocated at a position, freed after it
-    freed = [0] * (len(order) + 1)
+    # The bytes alive at a position: the sum of the changes up to it (a buffer counts from
+    # the position that allocates it to that of its last reader, the outputs' to the end).
+    change = [0] * (len(order) + 2)
     for b, size in enumerate(buffers):
         change[first[b]] += size
-        freed[last[b]] += size
-    alive = peak = 0
-    for p in range(len(order)):
-        alive += change[p]
-        peak = max(peak, alive)
-        alive -= freed[p]
-    return peak, missing
+        change[last[b] + 1] -= size
+    return max(itertools.accumulate(change)), missing
 
 
 def constants(graph: Graph, order: Sequence[int], fetched: Sequence[int]) -> bytearray:

@@ -185,12 +185,15 @@ def repeated(row: NodeCount, runs: int) -> NodeCount:
     )
 
 
-def _cost(node, name, op, edges, ins, outs, shape_problem) -> tuple[Cost | None, str | None]:
-    """``edges``: the node's inputs, control inputs included (``len(node.input)``)."""
+def _cost(
+    node, name, op, edges, ins, outs, shape_problem, sized=False
+) -> tuple[Cost | None, str | None]:
+    """``edges``: the node's inputs, control inputs included (``len(node.input)``);
+    ``sized``: every tensor of ``ins`` and ``outs`` is known to have a size (``_moved``)."""
     formula = lookup(op)
     if formula is None:
         return None, f"no formula for op {op}"
-    invalid = _invalid_shapes(ins, outs)
+    invalid = None if sized else _invalid_shapes(ins, outs)
     if invalid is not None:
         return None, invalid
     view = _view(node, name, op, edges, ins, outs)
@@ -221,22 +224,27 @@ def _view(node, name, op, edges, ins, outs, bodies=()) -> OpView:
 def _invalid_shapes(ins, outs) -> str | None:
     """Why TensorFlow would refuse one of a node's shapes (``invalid_shape``), or None: a
     formula given a negative dimension would count a negative number."""
-    for info in (*ins, *outs):
-        if info is None or info.nbytes() is not None:
-            continue  # valid and fully known: the common case, without building a message
-        if (problem := invalid_shape(info.shape)) is not None:
-            return problem
+    for infos in (ins, outs):
+        for info in infos:
+            if info is None or info.nbytes() is not None:
+                continue  # valid and fully known: the common case, without building a message
+            if (problem := invalid_shape(info.shape)) is not None:
+                return problem
     return None
 
 
-def _bytes(infos: list[TensorInfo | None]) -> int:
-    """Bytes of the tensors whose shapes are known, and valid (a negative dimension moves
-    nothing, its node is not counted)."""
-    total = 0
-    for info in infos:
-        if info is not None:
-            total += info.nbytes() or 0
-    return total
+def _moved(ins: list[TensorInfo | None], outs: list[TensorInfo]) -> tuple[int, bool]:
+    """The bytes of a node's tensors whose shapes are known, and valid (a negative
+    dimension moves nothing, its node is not counted); whether every tensor has a size."""
+    total, sized = 0, True
+    for infos in (ins, outs):
+        for info in infos:
+            size = None if info is None else info.nbytes()
+            if size is None:
+                sized = False
+            else:
+                total += size
+    return total, sized
 
 
 class _Uncounted(NamedTuple):
@@ -323,6 +331,7 @@ class NodeCounter:
                 body_params=counted.params,
                 body_constants=counted.constants,
             )
+        moved, sized = (0, False) if op in VIEW_OPS else _moved(ins, outs)
         if name in unresolved:
             cost, problem = None, unresolved[name]
         elif op in ZERO_COST:
@@ -330,17 +339,9 @@ class NodeCounter:
         else:
             problem = shapes.unknown.get(name) if shapes.unknown else None
             edges = len(data) + len(graph.control_in[i])
-            cost, problem = _cost(node, name, op, edges, ins, outs, problem)
-        return NodeCount(
-            name=name,
-            op=op,
-            phase=phase,
-            cost=cost,
-            params=0,
-            bytes=0 if op in VIEW_OPS else _bytes(ins) + _bytes(outs),
-            outputs=outs,
-            problem=problem,
-        )
+            cost, problem = _cost(node, name, op, edges, ins, outs, problem, sized)
+        # (positional, in the fields' order: a node's row is made 100,000 times a graph)
+        return NodeCount(name, op, phase, cost, 0, moved, outs, problem)
 
     def apply_frames(self, graph: Graph, shapes: ShapeResult, rows: list, scope: str = ""):
         """Each row of ``graph`` (by node number) repeated by its v1 frame's runs."""

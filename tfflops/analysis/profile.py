@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import html
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from tfflops.analysis.conventions import node_flops, unit
 from tfflops.analysis.counter import NodeCount
@@ -25,9 +25,11 @@ from tfflops.analysis.roofline import (
     intensity,
 )
 from tfflops.analysis.shapes import ShapeResult
-from tfflops.analysis.training import TrainingStep, skipped_summary
 from tfflops.graph.phases import INFERENCE, INIT, OTHER
 from tfflops.graph.tensors import dtype_name
+
+if TYPE_CHECKING:  # (the training modules load with --training only: start-up time)
+    from tfflops.analysis.training import TrainingStep
 
 # How many function-body rows the views list before a call node stays one row.
 MAX_LEAF_ROWS = 100_000
@@ -316,6 +318,8 @@ class Profile:
         items = [*self.notes]
         if self.unsupported_ops:
             items.append(f"no formula for: {', '.join(self.unsupported_ops)}")
+        import html  # (here: only a notebook's display needs it)
+
         notes = "".join(f"<li>{html.escape(note)}</li>" for note in items)
         head = f"{html.escape(self.model)} → {html.escape(', '.join(self.outputs))}"
         return f"<p><b>{head}</b></p><table>{cells}</table>" + (
@@ -449,6 +453,8 @@ def _custom_findings(p: Profile) -> Iterable[str]:
 
 def training_findings(p: Profile) -> Iterable[str]:
     """What ``train_flops`` is made of, and what it leaves out."""
+    from tfflops.analysis.training import skipped_summary  # (--training only)
+
     step, u = p.training, unit(p.convention)
     forward = sum(p.flops_of(p.rows[i]) for i in step.forward)
     backward = step.backward_flops(p.convention)
@@ -566,7 +572,8 @@ def _skipped_by_tfprof(p: Profile) -> str | None:
         return None
     skipped = Counter()
     for r in p.rows:
-        if r.phase == INFERENCE and r.cost is not None and not r.cost.tfprof:
+        cost = r.cost
+        if cost is not None and not cost.tfprof and any(cost) and r.phase == INFERENCE:
             skipped[r.op] += p.flops_of(r, shown_in)
     skipped = +skipped  # drop the zeros
     if not skipped:

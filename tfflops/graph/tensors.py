@@ -157,7 +157,7 @@ def shape_from_proto(shape: proto.TensorShapeProto) -> tuple[int | None, ...] | 
 
 
 def tensor_shape(tensor: proto.TensorProto) -> tuple[int, ...]:
-    return tuple(d.size for d in tensor.tensor_shape.dim)
+    return tuple([d.size for d in tensor.tensor_shape.dim])
 
 
 def tensor_value(tensor: proto.TensorProto) -> np.ndarray | None:

@@ -224,7 +224,7 @@ def check_output_indices(
 
     for i, data in enumerate(graph.data_in):
         for j, k in data:
-            if past_the_end(j, k):
+            if k >= len(by_id[j]) and past_the_end(j, k):  # (the first test inline: hot)
                 raise TfflopsError(
                     f"{graph.source}: node {names[i]!r} reads {names[j]}:{k}, but {outputs_of(j)}"
                 )

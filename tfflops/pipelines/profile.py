@@ -14,7 +14,6 @@ from tfflops.analysis.layers import DEFAULT_DEPTH
 from tfflops.analysis.memory import memory_of
 from tfflops.analysis.profile import Profile, findings
 from tfflops.analysis.shapes import infer_shapes
-from tfflops.analysis.training import estimate_training
 from tfflops.errors import TfflopsError
 from tfflops.graph import proto
 from tfflops.graph.library import calls_functions
@@ -104,7 +103,11 @@ def _profile(
     counted = count_graph(graph, shapes, phases, loop_iterations)
     rows = counted.rows
     notes.extend(counted.notes)
-    step = estimate_training(graph, shapes, rows, output_names) if training else None
+    step = None
+    if training:
+        from tfflops.analysis.training import estimate_training  # (start-up: --training only)
+
+        step = estimate_training(graph, shapes, rows, output_names)
     memory = memory_of(graph, shapes, phases, output_names, rows)
 
     tfprof_result = None

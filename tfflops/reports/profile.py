@@ -9,7 +9,6 @@ import json
 from tfflops.analysis.conventions import unit
 from tfflops.analysis.profile import NODE_COLUMNS, Profile
 from tfflops.numbers import humanize, seconds_text
-from tfflops.reports.html import render_html
 from tfflops.reports.jsontext import json_text
 from tfflops.reports.layout import (
     PLAIN,
@@ -43,6 +42,8 @@ def render(
     if fmt == "markdown":
         return _markdown(p, by or "op", top)
     if fmt == "html":
+        from tfflops.reports.html import render_html  # (start-up: html only)
+
         return render_html(p)
     return _table(p, by, top, screen)
 
