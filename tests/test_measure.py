@@ -203,6 +203,29 @@ def test_conv_bias_is_measured_and_joined_to_the_estimates(samples, tmp_path, ca
     assert row.split()[1:3] == ["_FusedConv2D", "(3)"]
 
 
+def test_the_runs_stop_at_the_total_budget(samples, monkeypatch):
+    """No run starts once the budget is spent (1,000 runs of a slow model would take
+    days): one timed pair always runs, and the report says how many ran of how many."""
+    import tfflops.pipelines.measure as pipeline
+    from tfflops.tf.measure import BUDGET_S, time_graph
+
+    assert BUDGET_S == 600  # ten minutes for all the runs of one model
+
+    def spent(*args, **kwargs):  # a budget already spent when the first run ends
+        return time_graph(*args, **kwargs, budget_s=0)
+
+    monkeypatch.setattr(pipeline, "time_graph", spent)
+    m = measure(samples / "conv_bias.pb", runs=5, warmup=2)
+    assert (m.runs, m.warmup) == (1, 0)  # 5 asked, 1 ran; 2 warm-up asked, none ran
+    doc = m.to_dict()
+    assert (doc["runs"], doc["warmup"]) == (1, 0)
+    assert (
+        "stopped after 0 of 2 warm-up and 1 of 5 timed runs: together they took over 600 s "
+        "(no run starts after that)"
+    ) in doc["notes"]
+    assert "medians of 1 runs after 0 warm-up runs" in " ".join(doc["notes"])
+
+
 # ---------------------------------------------------------------- attribution, pure
 
 

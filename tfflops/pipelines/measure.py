@@ -30,7 +30,7 @@ from tfflops.pipelines.freeze import freeze_model
 from tfflops.pipelines.open import open_target
 from tfflops.pipelines.profile import profile, resolve_device
 from tfflops.tf.calibrate import calibrate
-from tfflops.tf.measure import THREADS, time_graph
+from tfflops.tf.measure import BUDGET_S, THREADS, time_graph
 
 LIMITS = {"runs": (1, 1000), "warmup": (0, 100), "threads": THREADS}
 # What a measured run may hold in activations at once (its peak_activation_bytes).
@@ -195,8 +195,20 @@ def measure(
         weights = [float(p.flops_of(r, "full")) for r in p.rows]
     p.measured = measured_seconds(attribution, weights, len(p.rows))
     notes = [*frozen.notes, *_notes(attribution, timing)]
+    if (timing.runs, timing.warmup) != (runs, warmup):
+        notes.append(
+            f"stopped after {timing.warmup} of {warmup} warm-up and {timing.runs} of {runs} "
+            f"timed runs: together they took over {BUDGET_S} s (no run starts after that)"
+        )
     return Measured(
-        p, attribution, timing.wall_seconds, timing.device, runs, warmup, threads, notes
+        p,
+        attribution,
+        timing.wall_seconds,
+        timing.device,
+        timing.runs,
+        timing.warmup,
+        threads,
+        notes,
     )
 
 

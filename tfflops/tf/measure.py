@@ -24,6 +24,9 @@ from tfflops.tf.values import first_line
 
 # A run slower than this is no model to time repeatedly; TensorFlow cancels it.
 RUN_TIMEOUT_S = 120
+# All the runs together: past it, no new run starts (at least one timed pair is kept), and
+# the report says how many ran. Without it, 100 warm-up and 2 × 1,000 runs of 120 s each.
+BUDGET_S = 600
 THREADS = (1, 1024)  # bounds of the threads a kernel may use
 
 
@@ -47,9 +50,12 @@ def time_graph(
     warmup: int,
     threads: int | None,
     source: str,
+    budget_s: float = BUDGET_S,
 ) -> Timing:
     """Run ``graph_def`` (serialized) ``warmup`` + 2·``runs`` times on random ``inputs``
-    (name → (shape, dtype enum)) and time it; ``fetches`` are node names."""
+    (name → (shape, dtype enum)) and time it; ``fetches`` are node names. No run starts
+    once ``budget_s`` seconds have gone by since the first (one timed pair always runs):
+    ``Timing.runs`` and ``warmup`` say how many did."""
     tf = import_tensorflow("measure")
     graph = tf.Graph()
     try:
@@ -75,11 +81,15 @@ def time_graph(
     gpus = tf.config.list_physical_devices("GPU")
     per_run: list[dict[str, tuple[str, float]]] = []
     wall = []
+    warmed = 0
     with tf.compat.v1.Session(graph=graph, config=config) as session:
+        deadline = time.perf_counter() + budget_s
         try:
-            for _ in range(warmup):
+            while warmed < warmup and time.perf_counter() < deadline:
                 session.run(targets, feed, options=plain)
-            for _ in range(runs):  # alternate, so that both see the same conditions
+                warmed += 1
+            while len(wall) < runs and (not wall or time.perf_counter() < deadline):
+                # traced and plain in turn, so that both see the same conditions
                 metadata = tf.compat.v1.RunMetadata()
                 session.run(targets, feed, options=traced, run_metadata=metadata)
                 per_run.append(kernel_times(metadata.step_stats))
@@ -91,7 +101,7 @@ def time_graph(
         except tf.errors.OpError as e:
             raise TfflopsError(f"{source}: running the graph failed: {first_line(e)}") from None
     device = "GPU: " + ", ".join(g.name for g in gpus) if gpus else "CPU"
-    return Timing(_medians(per_run), statistics.median(wall), device, runs, warmup, threads)
+    return Timing(_medians(per_run), statistics.median(wall), device, len(wall), warmed, threads)
 
 
 def random_input(name: str, shape: tuple[int, ...], dtype: int):
