@@ -486,6 +486,36 @@ def test_a_tf1_training_graph_is_counted_as_it_is():
     assert any(n.startswith("train_flops leaves out 11 node(s)") for n in p.notes)
 
 
+def test_a_frozen_gradient_tape_is_a_backward_the_graph_holds():
+    """A tf.function that returns a GradientTape's gradient, frozen: its backward ops are
+    in the graph (``gradient_tape/``), at the top level. They were taken for forward nodes
+    and estimated a second backward on top: train MACs 256 for a step of 128."""
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    w = tf.Variable(tf.ones([8, 4]), name="w")
+
+    @tf.function(input_signature=[tf.TensorSpec([2, 8], tf.float32)])
+    def gradient(x):
+        with tf.GradientTape() as tape:
+            y = tf.matmul(x, w, name="logits")
+            loss = tf.reduce_sum(y * y, name="loss")
+        return tf.identity(tape.gradient(loss, w), name="grad_w")
+
+    frozen = convert_variables_to_constants_v2(gradient.get_concrete_function())
+    graph_def = proto.GraphDef.FromString(frozen.graph.as_graph_def().SerializeToString())
+    output = frozen.outputs[0].name.split(":")[0]
+    p = tfflops.profile(graph_def, [output], convention="macs", tfprof=False, training=True)
+    # forward logits 2·8·4 = 64 MACs; the tape's dW = xᵀ·dy, 8·2·4 = 64 MACs (x is no
+    # parameter: no dx); the rest (y·y, the loss' gradient) are not MACs
+    assert p.totals["flops"] == 128  # what the graph computes: 64 + 64
+    assert p.totals["train_flops"] == 128  # the step the graph holds, as it is
+    assert p.totals["train_flops_estimate"] == 128  # forward 64 + backward 64
+    assert p.training.held is not None and p.training.updates == 0
+    assert any(n.startswith("the graph holds its training step") for n in p.notes)
+
+
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="needs ../shared/corpus")
 def test_a_tf2_training_signature_is_counted_as_it_is():
     # Keras' SGD step traced into a function: forward, GradientTape, two updates inside.

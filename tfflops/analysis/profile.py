@@ -477,9 +477,9 @@ def training_findings(p: Profile) -> Iterable[str]:
         )
     else:
         yield (
-            f"the graph holds its training step ({step.gradient_nodes} node(s) of "
-            f"tf.gradients' scope, {step.updates} optimizer update(s)): train_flops counts it "
-            f"as it is; train_flops_estimate {estimate} from its forward pass ({how})"
+            f"the graph holds its training step ({step.gradient_nodes} node(s) of its "
+            f"backward pass, {step.updates} optimizer update(s)): train_flops counts it as it "
+            f"is; train_flops_estimate {estimate} from its forward pass ({how})"
         )
     uncounted = p.train_uncounted()
     if uncounted and step.held is not None:

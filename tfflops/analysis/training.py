@@ -110,7 +110,7 @@ def _held_step(graph: Graph, rows: list[NodeCount]) -> TrainingStep | None:
     tally = _Tally()
     inside = [i for i, row in enumerate(rows) if any(tally.of_calls(row))]
     updates = [i for i, op in enumerate(ops) if is_training_op(op)] + inside
-    gradients = [i for i, name in enumerate(names) if in_gradients_scope(name)]
+    gradients = [i for i, name in enumerate(names) if _in_backward_scope(name)]
     if not updates and not gradients:
         return None
     runs = ancestor_marks(graph, updates or gradients)
