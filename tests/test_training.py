@@ -407,6 +407,34 @@ def test_a_loop_whose_trip_count_is_unknown_is_named_not_estimated(control_flow_
     assert any(n.startswith("train_flops leaves out the backward pass of ") for n in p.notes)
 
 
+def test_only_the_loop_whose_trip_count_is_unknown_is_left_out():
+    """Two v1 loops one after the other: the first runs 3 times, the second until a
+    placeholder's value. Only the second's backward is left out (one unknown loop used to
+    leave out every v1 loop's)."""
+
+    def loops():
+        x = tf1.placeholder(tf.float32, [4, 8], name="x")
+        w1, w2 = variable("w1", (8, 8)), variable("w2", (8, 8))
+        n = tf1.placeholder_with_default(3, [], name="n")
+        _, h = tf.while_loop(lambda i, h: i < 3, lambda i, h: (i + 1, h @ w1), [0, x])
+        _, h = tf.while_loop(lambda i, h: i < n, lambda i, h: (i + 1, h @ w2), [0, h])
+        tf.identity(h, name="out")
+
+    p = tfflops.profile(
+        build(loops, False), outputs=["out"], convention="macs", tfprof=False, training=True
+    )
+    # forward: 3 iterations of [4,8] @ [8,8], 3·256 = 768, and the second loop's body
+    # once, 256: 1024
+    assert p.totals["flops"] == 1024
+    # the first loop's backward, per iteration dw1 = hᵀ·dy 256 and dh = dy·w1ᵀ 256:
+    # 3·512 = 1536; the second loop's MatMul named, not estimated
+    assert p.totals["train_flops"] == 2560  # 1024 + 1536
+    assert [(s.op, s.reason) for s in p.training.skipped] == [
+        ("MatMul", "inside a while loop whose trip count is not known statically")
+    ]
+    assert p.training.skipped[0].node.startswith("while_1/")
+
+
 def test_an_if_is_named_not_estimated():
     def branch():
         x = tf1.placeholder(tf.float32, [4, 8], name="x")

@@ -34,6 +34,7 @@ from tfflops.analysis.gradients import (
     backward,
     has_rule,
 )
+from tfflops.analysis.loops import loop_frames
 from tfflops.analysis.nodes import NodeCount
 from tfflops.analysis.ops import Cost, OpView, UnknownShape, lookup
 from tfflops.analysis.shapes import BodyRun, ShapeResult
@@ -327,11 +328,7 @@ class Backprop:
         for j, k in seeds:
             if flows.node[j]:
                 arriving[j, k].append((1, False))  # from outside: the loss, the caller
-        looped = _in_loops(graph)
-        unknown_trips = any(
-            r is not None and r.loop is not None and r.loop.trips is None and r.op == "LoopCond"
-            for r in scope.rows
-        )
+        looped = _in_unknown_loops(scope)
         for i, row in enumerate(scope.rows):
             if row is None or not row.runs or not (flows.node[i] and trained.node[i]):
                 continue
@@ -343,7 +340,7 @@ class Backprop:
             if not wanted and not isinstance(call, _Call):
                 continue  # a parameter itself (a body may hold its own)
             name = scope.where + graph.names[i]
-            if looped[i] and unknown_trips and row.op not in MOVES_DATA:
+            if looped[i] and row.op not in MOVES_DATA:
                 why = "inside a while loop whose trip count is not known statically"
                 skipped.append(Skipped(name, row.op, why))
             elif isinstance(call, _Call):
@@ -358,7 +355,7 @@ class Backprop:
                     skipped.append(Skipped(name, row.op, why))
                 else:
                     costs[i] = cost.repeated(row.runs)
-        if unknown_trips:  # (a loop's nodes are named: their sums are not estimated either)
+        if any(looped):  # (a loop's nodes are named: their sums are not estimated either)
             arriving = {t: runs for t, runs in arriving.items() if not looped[t[0]]}
         sums, unsummed = _sums(scope, arriving)
         for j, cost in sums.items():
@@ -464,18 +461,25 @@ def _outputs_carry(shapes: ShapeResult, i: int) -> bool:
     return not outs or any(carries_gradient(shapes, i, k) for k in range(len(outs)))
 
 
-def _in_loops(graph: Graph) -> bytearray:
-    """``marks[i]`` is 1 for each node inside a v1 while loop (from an Enter to an Exit)."""
-    ops, readers = graph.op_list, graph.readers
-    marks = bytearray(len(ops))
-    stack = [i for i, op in enumerate(ops) if op in ENTER_OPS]
-    while stack:
-        i = stack.pop()
-        if marks[i]:
-            continue
-        marks[i] = 1
-        if ops[i] not in EXIT_OPS:
-            stack.extend(readers[i])
+def _in_unknown_loops(scope: Scope) -> bytearray:
+    """``marks[i]`` is 1 for each node of a v1 while loop whose trip count is not known
+    statically (its Enters and Exits, and the loops nested in it, included); the nodes of
+    the other loops, whose backward runs as often as they do, stay 0."""
+    graph, rows = scope.graph, scope.rows
+    marks = bytearray(len(rows))
+    if ENTER_OPS.isdisjoint(graph.op_list):
+        return marks
+    frame, parent, loop_cond = loop_frames(graph)
+    unknown = [False] * len(parent)
+    for f in range(1, len(parent)):  # (a parent's number is below its children's)
+        row = rows[loop_cond[f]] if loop_cond[f] is not None else None
+        here = row is not None and row.loop is not None and row.loop.trips is None
+        unknown[f] = unknown[parent[f]] or here
+    ops, data_in = graph.op_list, graph.data_in
+    for i, f in enumerate(frame):
+        if ops[i] in EXIT_OPS and data_in[i]:
+            f = frame[data_in[i][0][0]]  # the loop it leaves
+        marks[i] = unknown[f]
     return marks
 
 

@@ -371,6 +371,13 @@ def _frames(graph: Graph, order: list[int]) -> _FrameOf:
     return _FrameOf(frame, frames)
 
 
+def loop_frames(graph: Graph) -> tuple[list[int], list[int], list[int | None]]:
+    """Each node's v1 frame (0: the top level; an Exit is in the frame it goes back to),
+    each frame's parent and LoopCond node; frames are numbered parents first."""
+    found = _frames(graph, graph.topological_ids())
+    return found.frame, [f.parent for f in found.frames], [f.loop_cond for f in found.frames]
+
+
 def _v1_trips(graph: Graph, shapes: ShapeResult, frame: list[int], loop_cond: int):
     """A frame's trip count from its LoopCond's predicate (see the module doc)."""
     ops, data_in = graph.op_list, graph.data_in
