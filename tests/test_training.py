@@ -435,6 +435,28 @@ def test_only_the_loop_whose_trip_count_is_unknown_is_left_out():
     assert p.training.skipped[0].node.startswith("while_1/")
 
 
+def test_the_gradient_flows_from_an_outputs_first_tensor_only():
+    """An output that is a call of two results: the loss reads its first, x·a, so only a
+    has a gradient (b's result reaches no loss; it was estimated as if it did)."""
+
+    def two_results():
+        x = tf1.placeholder(tf.float32, [4, 8], name="x")
+        a, b = variable("a", (8, 8)), variable("b", (8, 2))
+
+        @tf.function
+        def both(x, a, b):
+            return x @ a, x @ b
+
+        both(x, a, b)
+
+    graph_def = build(two_results, True)
+    (call,) = [n.name for n in graph_def.node if n.op == "StatefulPartitionedCall"]
+    p = tfflops.profile(graph_def, [call], convention="macs", tfprof=False, training=True)
+    assert p.totals["flops"] == 320  # x·a 4·8·8 = 256, x·b 4·8·2 = 64
+    # backward: da = xᵀ·dy 8·4·8 = 256 (x is no parameter: no dx); no db
+    assert p.totals["train_flops"] == 576  # 320 + 256 (was 640: db 64 too)
+
+
 def test_an_if_is_named_not_estimated():
     def branch():
         x = tf1.placeholder(tf.float32, [4, 8], name="x")

@@ -93,9 +93,11 @@ def estimate_training(
     walk = Backprop()
     trained = walk.trained(scope, top_parameters(scope))
     step.no_gradient = [graph.names[i] for i in seeds if not trained.node[i]]
-    flows = walk.flows(scope, [(i, None) for i in seeds], trained)
-    # the loss reads each output's first tensor
-    step.backward, step.skipped = walk.backward(scope, trained, flows, [(i, 0) for i in seeds])
+    # The loss reads each output's first tensor (a node named as an output is its tensor
+    # 0): the gradient flows from there alone.
+    losses = [(i, 0) for i in seeds]
+    flows = walk.flows(scope, losses, trained)
+    step.backward, step.skipped = walk.backward(scope, trained, flows, losses)
     return step
 
 
