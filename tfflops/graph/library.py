@@ -360,9 +360,12 @@ class FunctionError(TfflopsError):
     """A function body tfflops cannot turn into a graph (missing, malformed)."""
 
 
-# Ops a function runs whatever its outputs need, as TensorFlow keeps stateful ops when it
-# prunes a function body: calls and control flow that may hold state, variable updates,
-# prints and assertions. (Their Stateless* twins and every other op run only if needed.)
+# Ops a function body keeps whatever its outputs need (TensorFlow keeps every stateful op
+# when it prunes a body; tfflops these, which hold or change state, or that a user sees
+# run): calls and control flow that may hold state, variable updates, prints and
+# assertions. Their Stateless* twins and every other op — another stateful op no output
+# needs too (a WriteFile, a random draw nothing reads) — are dead code here: nothing an
+# output reads, nothing counted.
 _RUN_REGARDLESS = frozenset(
     {op for op, spec in CALL_OPS.items() if spec.stateless} | {"Print", "PrintV2", "Assert"}
 )
@@ -526,10 +529,11 @@ def function_body(function: proto.FunctionDef, library: dict | None = None) -> F
 
 
 def needed_nodes(function: proto.FunctionDef, library: dict | None = None) -> frozenset[str]:
-    """The nodes (and arguments) a call of ``function`` runs: what its outputs and control
-    outputs need, and what its stateful nodes need (TensorFlow never prunes those). The
-    rest is dead code (Keras' RNNs trace a step outside their loop only to learn its
-    output's shape); ``library`` names the functions its nodes may call by name."""
+    """The nodes (and arguments) a call of ``function`` counts: what its outputs and control
+    outputs need, and what the ops it keeps regardless need (``_RUN_REGARDLESS``, variable
+    updates, calls by name). The rest is dead code (Keras' RNNs trace a step outside their
+    loop only to learn its output's shape); ``library`` names the functions its nodes may
+    call by name."""
     library = library or {}
     inputs = {node.name: node.input for node in function.node_def}
     stack = [raw.partition(":")[0] for raw in function.ret.values()]
