@@ -314,9 +314,19 @@ def test_a_missing_function_is_refused():
     )
 
 
-def test_closure_of_a_chain_of_placeholders_is_linear():
+def test_closure_of_a_chain_of_placeholders_is_linear(monkeypatch):
     # F0{g: Evil} passes g on to F1{g: {placeholder g}} ... to F199, which calls it: each
     # function is scanned once, whatever the depth.
+    import tfflops.graph.library as library_module
+
+    scanned = []
+    scan = library_module.node_references
+
+    def counted(node, context, library):
+        scanned.append((context, node.name))
+        return scan(node, context, library)
+
+    monkeypatch.setattr(library_module, "node_references", counted)
     library = [evil(None)]
     for i in range(200):
         f = function(f"F{i}", [("g", "func")])
@@ -333,6 +343,8 @@ def test_closure_of_a_chain_of_placeholders_is_linear():
     closure = function_closure(g.node, functions_by_name(g))
     assert len(closure.functions) == 201  # F0..F199 and Evil
     assert closure.problems() == []
+    # every node once: the graph's 2, F0..F199's call each, Evil's own
+    assert len(scanned) == len(set(scanned)) == 2 + 200 + len(library[0].node_def)
 
 
 # ---------------------------------------------------------------- what each run executes

@@ -571,8 +571,12 @@ def test_a_tf2_training_signature_is_counted_as_it_is():
     # Keras' SGD step traced into a function: forward, GradientTape, two updates inside.
     path = CORPUS / "graphs" / "tensorflow__rust" / "examples__regression_savedmodel"
     p = tfflops.profile(path, signature="train", convention="full", tfprof=False, training=True)
-    # the signature runs the step: its count is the step's, what it leaves out said
-    assert p.totals["train_flops"] == p.totals["flops"]
+    # the signature runs the step: its count is the step's, what it leaves out said.
+    # Forward: mul, add, sub, Square, Mean, 1 each (shapes [1]) = 5; the tape's Maximum,
+    # floordiv, truediv, Mul, Mul_1 and the call's backward mul_grad Mul ×2, 1 each = 7;
+    # SGD: 2 ResourceApplyGradientDescent of 2 each, the iterations' AssignAdd 1 = 5
+    assert p.totals["flops"] == 17  # 5 + 7 + 5
+    assert p.totals["train_flops"] == 17  # the same step
     assert p.totals["train_flops_estimate"] is None  # forward and backward: one function
     assert (p.training.inside, p.training.updates) == (["__inference_signature_wrapper_213"], 2)
     assert len(p.train_uncounted()) == 5  # the tape's Sums of unknown shapes, and their kin
