@@ -171,6 +171,30 @@ def test_pool(op, x, ksize, strides, padding, fmt, expected):
     assert shape_of(g, "y") == expected
 
 
+@pytest.mark.parametrize(
+    "padding, shown", [(b"same", "same"), (b"SAME ", "SAME "), (b"\xff", "\ufffd")]
+)
+@pytest.mark.parametrize(
+    "op, attrs",
+    [
+        ("Conv2D", {"strides": [1, 1, 1, 1]}),
+        ("MaxPool", {"ksize": [1, 3, 3, 1], "strides": [1, 1, 1, 1]}),
+    ],
+)
+def test_a_padding_tensorflow_refuses_leaves_the_node_unknown(op, attrs, padding, shown):
+    """TensorFlow accepts SAME, VALID and EXPLICIT only; any other padding was taken
+    for VALID: "same" on an 8×8 input gave a 6×6 output, a count that looked right."""
+    g = proto.GraphDef()
+    placeholder(g, "x", (1, 8, 8, 3))
+    placeholder(g, "w", (3, 3, 3, 4))
+    node(g, "y", op, ["x", "w"] if op == "Conv2D" else ["x"], **attrs)
+    g.node[-1].attr["padding"].s = padding
+    result = infer(g)
+    assert result.unknown["y"] == (
+        f"shape inference failed: padding {shown!r}: TensorFlow accepts SAME, VALID or EXPLICIT"
+    )
+
+
 # ---------------------------------------------------------------- matrix products
 
 

@@ -28,8 +28,15 @@ def broadcast_shapes(a: Shape, b: Shape) -> Shape:
     return tuple(reversed(out))
 
 
+# The paddings a convolution's or a pooling's ``padding`` attr may name.
+_PADDINGS = frozenset({"SAME", "VALID", "EXPLICIT"})
+
+
 def conv_output_size(size, kernel, stride, dilation, padding, pad_before=0, pad_after=0):
-    """TensorFlow's rule: SAME ⌈In/S⌉, VALID ⌊(In − Keff)/S⌋ + 1, EXPLICIT with pads."""
+    """TensorFlow's rule: SAME ⌈In/S⌉, VALID ⌊(In − Keff)/S⌋ + 1, EXPLICIT with pads;
+    a ValueError for any other padding (TensorFlow refuses the node: no size to guess)."""
+    if padding not in _PADDINGS:
+        raise ValueError(f"padding {padding!r}: TensorFlow accepts SAME, VALID or EXPLICIT")
     if size is None:
         return None
     if padding == "SAME":
