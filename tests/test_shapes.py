@@ -195,6 +195,33 @@ def test_a_padding_tensorflow_refuses_leaves_the_node_unknown(op, attrs, padding
     )
 
 
+@pytest.mark.parametrize(
+    "op, attrs, fmt, accepted",
+    [
+        ("Conv2D", {"strides": [1, 1, 1, 1]}, "nhwc", "NHWC, NCHW, NCHW_VECT_C"),
+        ("Conv2D", {"strides": [1, 1, 1, 1]}, "NHCW", "NHWC, NCHW, NCHW_VECT_C"),
+        (
+            "MaxPool",
+            {"ksize": [1, 3, 3, 1], "strides": [1, 1, 1, 1]},
+            "NDHWC",
+            "NHWC, NCHW, NCHW_VECT_C",
+        ),
+    ],
+)
+def test_a_data_format_tensorflow_refuses_leaves_the_node_unknown(op, attrs, fmt, accepted):
+    """Any data_format but NC… was taken for NHWC: "NHCW" on an 8×8×3 input counted a
+    6×6×4 output, a count that looked right for a graph TensorFlow refuses."""
+    g = proto.GraphDef()
+    placeholder(g, "x", (1, 8, 8, 3))
+    placeholder(g, "w", (3, 3, 3, 4))
+    inputs = ["x", "w"] if op == "Conv2D" else ["x"]
+    node(g, "y", op, inputs, padding="VALID", data_format=fmt, **attrs)
+    result = infer(g)
+    assert result.unknown["y"] == (
+        f"shape inference failed: data_format {fmt!r}: TensorFlow accepts {accepted}"
+    )
+
+
 # ---------------------------------------------------------------- matrix products
 
 

@@ -38,8 +38,21 @@ def batch_matmul_shape(c: ShapeCtx) -> list[TensorInfo]:
     return [TensorInfo((*batch, m, n), c.out_dtype("Tout", "T"))]
 
 
+# The data formats of convolutions and poolings, by number of spatial dimensions.
+_DATA_FORMATS = {
+    1: ("NWC", "NCW"),
+    2: ("NHWC", "NCHW", "NCHW_VECT_C"),
+    3: ("NDHWC", "NCDHW"),
+}
+
+
 def spatial_dims(data_format: str, nspatial: int) -> tuple[int, int, list[int]]:
-    """Indices of the batch, channel and spatial dims for NHWC/NCHW (and 3-D twins)."""
+    """Indices of the batch, channel and spatial dims for NHWC/NCHW (and 3-D twins); a
+    ValueError for a format TensorFlow refuses (taken for NHWC, it gave a count that
+    looked right)."""
+    known = _DATA_FORMATS.get(nspatial, ())
+    if data_format not in known:
+        raise ValueError(f"data_format {data_format!r}: TensorFlow accepts {', '.join(known)}")
     if data_format.startswith("NC"):
         return 0, 1, list(range(2, 2 + nspatial))
     return 0, 1 + nspatial, list(range(1, 1 + nspatial))
