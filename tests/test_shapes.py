@@ -196,6 +196,24 @@ def test_a_padding_tensorflow_refuses_leaves_the_node_unknown(op, attrs, padding
 
 
 @pytest.mark.parametrize(
+    "op, attrs",
+    [
+        ("Conv2D", {"strides": [1, 1, 1, 1]}),
+        ("MaxPool", {"ksize": [1, 3, 3, 1], "strides": [1, 1, 1, 1]}),
+    ],
+)
+def test_no_padding_leaves_the_node_unknown(op, attrs):
+    """TensorFlow requires the attr; it was taken for VALID."""
+    g = proto.GraphDef()
+    placeholder(g, "x", (1, 8, 8, 3))
+    placeholder(g, "w", (3, 3, 3, 4))
+    node(g, "y", op, ["x", "w"] if op == "Conv2D" else ["x"], **attrs)
+    assert infer(g).unknown["y"] == (
+        "shape inference failed: padding None: TensorFlow accepts SAME, VALID or EXPLICIT"
+    )
+
+
+@pytest.mark.parametrize(
     "op, attrs, fmt, accepted",
     [
         ("Conv2D", {"strides": [1, 1, 1, 1]}, "nhwc", "NHWC, NCHW, NCHW_VECT_C"),

@@ -67,7 +67,7 @@ def _conv_like(c: ShapeCtx, shape, kernel_sizes, out_channels, nspatial) -> list
     n, ch, spatial = spatial_dims(fmt, nspatial)
     strides = c.attr("strides") or [1] * rank
     dilations = c.attr("dilations") or [1] * rank
-    padding = c.attr("padding", "VALID")
+    padding = c.attr("padding")  # (no default: TensorFlow requires it)
     explicit = c.attr("explicit_paddings") or [0] * (2 * rank)
     out = [None] * rank
     out[n] = shape[n]

@@ -27,7 +27,7 @@ def _pool(c: ShapeCtx, ksize, strides, nspatial) -> list[TensorInfo]:
         shape = (None,) * rank
     fmt = c.attr("data_format", "NHWC" if nspatial == 2 else "NDHWC")
     _, _, spatial = spatial_dims(fmt, nspatial)
-    padding = c.attr("padding", "VALID")
+    padding = c.attr("padding")  # (no default: TensorFlow requires it)
     explicit = c.attr("explicit_paddings") or [0] * (2 * rank)
     out = list(shape)
     for dim in spatial:
