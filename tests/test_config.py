@@ -159,15 +159,26 @@ def test_bad_settings_are_one_line_naming_file_and_key(repo, capsys, table, word
     ("text", "words"),
     [
         ("[tool.tfflops\n", ["not valid TOML"]),
-        ("tool = 3\n", ["[tool] is not a table"]),
+        ("tool = 3  # no room for [tool.tfflops]\n", ["[tool] is not a table"]),
         ("[tool]\ntfflops = 3\n", ["[tool.tfflops] is not a table"]),
-        ("a = " + "[" * 5000 + "]" * 5000 + "\n", ["not valid TOML"]),
+        ("a = " + "[" * 5000 + "]" * 5000 + "\n[tool.tfflops]\n", ["not valid TOML"]),
+        ('[tool."\\u0074fflops"\n', ["not valid TOML"]),  # tfflops, spelled by escapes
     ],
 )
 def test_a_broken_pyproject_is_one_line(repo, capsys, text, words):
     (repo / "pyproject.toml").write_text(text)
     code, out, err = run(capsys, "profile", CONV_BIAS, "--no-tfprof")
     one_line_error(code, out, err, str(repo / "pyproject.toml"), *words)
+
+
+@pytest.mark.parametrize("text", ["tool = 3\n", "a = " + "[" * 5000 + "]" * 5000 + "\n"])
+def test_a_pyproject_that_never_names_tfflops_is_not_read(repo, capsys, text):
+    """tfflops reads its own table: a project's pyproject.toml that cannot hold it (no
+    ``tfflops`` in its bytes, no escape to spell it with) is not parsed, broken or not."""
+    (repo / "pyproject.toml").write_text(text)
+    code, out, err = run(capsys, "profile", CONV_BIAS, "--no-tfprof")
+    assert (code, err) == (0, "")
+    assert "FLOPs (tfprof)     450,560" in out  # conv 442,368 + bias 8,192
 
 
 def test_binary_config_is_one_line(repo, capsys):

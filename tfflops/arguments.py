@@ -344,14 +344,34 @@ def _converted(where: str, text: str, action: argparse.Action):
 
 
 def find_config(start: Path) -> Path | None:
-    """The nearest ``pyproject.toml`` at or above ``start`` with a ``[tool.tfflops]`` table."""
+    """The nearest ``pyproject.toml`` at or above ``start`` with a ``[tool.tfflops]`` table.
+
+    A pyproject.toml whose bytes cannot spell that table — no ``tfflops``, and no escape a
+    quoted key could spell it with (``"\\u0074fflops"``) — is the project's business, not
+    tfflops': it is not parsed, nor its TOML judged (which also spares every run in such
+    a project the TOML parser's import)."""
     for folder in (start, *start.parents):
         candidate = folder / CONFIG_FILE
-        if candidate.is_file() and "tfflops" in _read(candidate).get("tool", {}):
+        if (
+            candidate.is_file()
+            and _may_name_tfflops(candidate)
+            and "tfflops" in _read(candidate).get("tool", {})
+        ):
             return candidate
         if (folder / ".git").exists():
             return None
     return None
+
+
+def _may_name_tfflops(path: Path) -> bool:
+    """Whether the file's bytes can spell a ``tfflops`` key (an unreadable file: yes, and
+    ``_read`` says why)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(CONFIG_LIMIT + 1)
+    except OSError:
+        return True
+    return b"tfflops" in data or b"\\u" in data or b"\\U" in data
 
 
 def read_config(path: Path) -> dict:
