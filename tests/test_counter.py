@@ -275,3 +275,19 @@ def test_conds_on_one_predicate_take_the_same_side_and_train_only_through_it():
     # Backward, through the side that runs only: b_else2 dW 16 + dX 16, b_else1 dW 16 (its
     # input, x through a Relu, needs no gradient); a_then's weights get none.
     assert p.totals["train_flops"] == 32 + 16 + 16 + 16  # 80
+
+
+def test_the_ops_tf_profiler_counts_0_for_are_named_in_a_stable_order():
+    """Ops of equal FLOPs keep the order of their first node tf.profiler counts 0 for,
+    one of no element (a Relu of shape [1,0]: 0 FLOPs) included."""
+    g = proto.GraphDef()
+    placeholder(g, "empty", (1, 0))
+    placeholder(g, "x", (1, 4))
+    op(g, "a0", "Relu", ["empty"])  # 1·0 elements: 0 FLOPs, the first Relu
+    op(g, "b", "Relu6", ["x"])  # 1·4 elements: 4 FLOPs under full
+    op(g, "a1", "Relu", ["x"])  # 1·4 elements: 4 FLOPs under full
+    p = tfflops.profile(g, outputs=["a0", "b", "a1"], convention="tfprof", tfprof=False)
+    assert [n for n in p.notes if "counts 0" in n] == [
+        "the tfprof convention counts 0, as tf.profiler does, for: Relu (4), Relu6 (4) — "
+        "their FLOPs under --convention full"
+    ]

@@ -573,8 +573,9 @@ def _skipped_by_tfprof(p: Profile) -> str | None:
     skipped = Counter()
     for r in p.rows:
         cost = r.cost
-        if cost is not None and not cost.tfprof and any(cost) and r.phase == INFERENCE:
-            skipped[r.op] += p.flops_of(r, shown_in)
+        if cost is not None and not cost.tfprof and r.phase == INFERENCE:
+            # a zero cost still places its op: equal figures are named in first-node order
+            skipped[r.op] += p.flops_of(r, shown_in) if any(cost) else 0
     skipped = +skipped  # drop the zeros
     if not skipped:
         return None
