@@ -181,6 +181,15 @@ def test_a_pyproject_that_never_names_tfflops_is_not_read(repo, capsys, text):
     assert "FLOPs (tfprof)     450,560" in out  # conv 442,368 + bias 8,192
 
 
+def test_a_pyproject_over_the_limit_is_refused_whatever_its_first_bytes(repo, capsys):
+    """A [tool.tfflops] table past the first 4 MiB (4 << 20 bytes) is not skipped unseen:
+    a CI gate's settings would then go unapplied, with exit 0 and no word."""
+    filler = "# " + "x" * (4 << 20) + "\n"
+    (repo / "pyproject.toml").write_text(filler + "[tool.tfflops]\nmax-flops = 1\n")
+    code, out, err = run(capsys, "profile", CONV_BIAS, "--no-tfprof")
+    one_line_error(code, out, err, "pyproject.toml: over 4194304 bytes, too big")
+
+
 def test_binary_config_is_one_line(repo, capsys):
     (repo / "bad.toml").write_bytes(b"\xff\xfe\x00[tool.tfflops]")
     code, out, err = run(capsys, "profile", CONV_BIAS, "--config", repo / "bad.toml")

@@ -352,26 +352,11 @@ def find_config(start: Path) -> Path | None:
     a project the TOML parser's import)."""
     for folder in (start, *start.parents):
         candidate = folder / CONFIG_FILE
-        if (
-            candidate.is_file()
-            and _may_name_tfflops(candidate)
-            and "tfflops" in _read(candidate).get("tool", {})
-        ):
+        if candidate.is_file() and "tfflops" in _read(candidate, ours_only=True).get("tool", {}):
             return candidate
         if (folder / ".git").exists():
             return None
     return None
-
-
-def _may_name_tfflops(path: Path) -> bool:
-    """Whether the file's bytes can spell a ``tfflops`` key (an unreadable file: yes, and
-    ``_read`` says why)."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read(CONFIG_LIMIT + 1)
-    except OSError:
-        return True
-    return b"tfflops" in data or b"\\u" in data or b"\\U" in data
 
 
 def read_config(path: Path) -> dict:
@@ -385,21 +370,25 @@ def read_config(path: Path) -> dict:
     return table
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path, ours_only: bool = False) -> dict:
     """A settings file, read only if it is a regular file (a FIFO would block, a device
-    never end) of at most CONFIG_LIMIT bytes."""
-    import tomllib  # (here: a command run without a settings file never pays its import)
-
+    never end) of at most CONFIG_LIMIT bytes; ``ours_only``: {} without parsing it when its
+    bytes cannot spell a ``tfflops`` key (``find_config``)."""
     try:
         if path.exists() and not path.is_file():
             raise TfflopsError(f"{path}: not a regular file")
         with open(path, "rb") as f:
             data = f.read(CONFIG_LIMIT + 1)
-        if len(data) > CONFIG_LIMIT:
-            raise TfflopsError(f"{path}: over {CONFIG_LIMIT} bytes, too big for a settings file")
-        doc = tomllib.loads(data.decode("utf-8"))
     except OSError as e:
         raise TfflopsError(f"{path}: cannot read: {e.strerror or e}") from None
+    if len(data) > CONFIG_LIMIT:
+        raise TfflopsError(f"{path}: over {CONFIG_LIMIT} bytes, too big for a settings file")
+    if ours_only and not (b"tfflops" in data or b"\\u" in data or b"\\U" in data):
+        return {}
+    import tomllib  # (here: a run without a settings file of ours never pays its import)
+
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise TfflopsError(f"{path}: not valid TOML: {e}") from None
     except RecursionError:
