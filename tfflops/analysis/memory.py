@@ -95,7 +95,7 @@ def memory_of(
     """Every memory figure of an analysed graph whose rows (``count_graph``) are ``rows``;
     ``output_bytes`` by node number."""
     unknown, names = shapes.unknown, graph.names
-    sizes = [[None if o is None else o.nbytes() for o in outs] for outs in shapes.by_id]
+    sizes = [[tensor_bytes(info) for info in outs] for outs in shapes.by_id]
     written = [_written(s, not s and names[i] in unknown) for i, s in enumerate(sizes)]
     weight_bytes, weight_elements = _weights(graph, shapes, rows)
     order = [i for i in graph.topological_ids() if phases[i] == INFERENCE]
@@ -169,10 +169,10 @@ def peak_activation_bytes(
             continue
         outputs = sizes[i]
         if ops[i] in _ALIASES:
-            edges, each = data_in[i], ops[i] == "IdentityN"
-            aliased = []
+            edges, aliased = data_in[i], []
             for k in range(len(outputs)):
-                j, out = edges[k if each else 0] if (k if each else 0) < len(edges) else (-1, 0)
+                e = k if ops[i] == "IdentityN" else 0
+                j, out = edges[e] if e < len(edges) else (-1, 0)
                 aliased.append(held[j][out] if j >= 0 and out < len(held[j]) else -1)
             held[i] = aliased
             continue

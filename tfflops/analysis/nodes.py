@@ -340,8 +340,16 @@ class NodeCounter:
             problem = shapes.unknown.get(name) if shapes.unknown else None
             edges = len(data) + len(graph.control_in[i])
             cost, problem = _cost(node, name, op, edges, ins, outs, problem, sized)
-        # (positional, in the fields' order: a node's row is made 100,000 times a graph)
-        return NodeCount(name, op, phase, cost, 0, moved, outs, problem)
+        return NodeCount(
+            name=name,
+            op=op,
+            phase=phase,
+            cost=cost,
+            params=0,
+            bytes=moved,
+            outputs=outs,
+            problem=problem,
+        )
 
     def apply_frames(self, graph: Graph, shapes: ShapeResult, rows: list, scope: str = ""):
         """Each row of ``graph`` (by node number) repeated by its v1 frame's runs."""

@@ -38,5 +38,7 @@ def _object(obj: dict, encode, sort_keys: bool, depth: int) -> str:
             text = f"[\n{lines}\n{indent}]"
         else:
             text = encode(value)
-        items.append(f"{indent}{encode(str(key))}: {text}")
+        if not isinstance(key, str):  # (json.dumps would spell True "true": no such keys)
+            raise TypeError(f"json_text writes string keys only, not {key!r}")
+        items.append(f"{indent}{encode(key)}: {text}")
     return "{\n" + ",\n".join(items) + "\n" + " " * (depth - 1) + "}"
