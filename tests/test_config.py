@@ -246,7 +246,14 @@ def test_a_setting_never_names_a_file_outside_the_repository(repo, capsys, setti
 
 @pytest.mark.parametrize(
     "setting",
-    ['summary = ".git/config"', 'junit = ".git/hooks/pre-commit"', 'summary = "git/../.git/x"'],
+    [
+        'summary = ".git/config"',
+        'junit = ".git/hooks/pre-commit"',
+        'summary = "git/../.git/x"',
+        # macOS's file system ignores case: there .GIT/config is .git/config
+        'summary = ".GIT/config"',
+        'junit = ".Git/hooks/pre-commit"',
+    ],
 )
 def test_a_setting_never_names_a_file_of_git(repo, capsys, setting):
     # git runs its config's commands and its hooks: a summary written there (model file

@@ -309,7 +309,8 @@ def _project_path(where: str, path: Path, text: str) -> str:
             f"{where} = {text!r}: outside the project {root} (a setting names files "
             "inside it; give an outside path on the command line)"
         )
-    if ".git" in real.relative_to(root).parts or ".git" in parts[fixed:]:
+    named = (*real.relative_to(root).parts, *parts[fixed:])
+    if any(part.casefold() == ".git" for part in named):  # (macOS ignores case: .GIT is it)
         raise TfflopsError(  # its config and hooks run: a report written there is code
             f"{where} = {text!r}: inside the repository's .git folder (a setting names "
             "the project's files, never git's)"
